@@ -1,0 +1,173 @@
+"""LeNet-300-100 and LeNet-5 (Caffe) with switched fully connected layers."""
+
+import keras
+
+from keras_switcher.applications import _common
+
+
+def LeNet300100(
+    include_top=True,
+    weights=None,
+    input_tensor=None,
+    input_shape=None,
+    classes=10,
+    classifier_activation="softmax",
+    name="lenet300100",
+    switcher=None,
+    switched=True,
+    kernel_initializer="glorot_uniform",
+    use_bias=True,
+    alternate="epoch",
+    warmup_epochs=0,
+):
+    """Instantiates LeNet-300-100, a 784-300-100-10 perceptron.
+
+    All three fully connected layers (`fc1`, `fc2`, `predictions`) are
+    switched. Images are flattened first, so any input shape works.
+
+    Args:
+        include_top: Whether to include the `predictions` layer.
+        weights: `None` (random initialization) or the path to a weights file.
+        input_tensor: Optional Keras tensor to use as the model's input.
+        input_shape: Input shape without the batch axis. Defaults to
+            `(28, 28, 1)`.
+        classes: Number of classes, with `include_top=True`.
+        classifier_activation: Activation of the `predictions` layer.
+        name: Model name.
+        switcher: Switcher setting of every switched layer (see
+            `SwitchedDense`); each layer gets its own copy.
+        switched: `False` builds plain `Dense` layers for comparison.
+        kernel_initializer: Initializer of the fully connected kernels. The
+            authors use `keras.initializers.RandomNormal(stddev=0.01)`.
+        use_bias: Whether the fully connected layers have biases (the
+            authors' have none).
+        alternate: Schedule of the returned `SwitchedModel`.
+        warmup_epochs: Dense warm-up epochs of the returned `SwitchedModel`.
+
+    Returns:
+        A `SwitchedModel`, or a `keras.Model` when `switched=False`.
+
+    Example:
+
+    >>> model = LeNet300100(switcher=UNetSwitcher(depth=2))
+    >>> model.count_params() > 266_000
+    True
+    """
+    _common.check_weights(weights)
+    _common.check_classes(classes)
+    image_input = _common.model_input(input_tensor, input_shape or (28, 28, 1))
+    dense = dict(
+        switched=switched,
+        switcher=switcher,
+        kernel_initializer=kernel_initializer,
+        use_bias=use_bias,
+    )
+    x = keras.layers.Flatten(name="flatten")(image_input)
+    x = _common.head_dense(300, "fc1", activation="relu", **dense)(x)
+    x = _common.head_dense(100, "fc2", activation="relu", **dense)(x)
+    if include_top:
+        x = _common.head_dense(
+            classes, "predictions", activation=classifier_activation, **dense
+        )(x)
+    return _common.finish(
+        input_tensor,
+        image_input,
+        x,
+        name,
+        switched,
+        weights,
+        alternate=alternate,
+        warmup_epochs=warmup_epochs,
+    )
+
+
+def LeNet5(
+    include_top=True,
+    weights=None,
+    input_tensor=None,
+    input_shape=None,
+    pooling=None,
+    classes=10,
+    classifier_activation="softmax",
+    name="lenet5",
+    switcher=None,
+    switched=True,
+    kernel_initializer="glorot_uniform",
+    use_bias=True,
+    alternate="epoch",
+    warmup_epochs=0,
+):
+    """Instantiates LeNet-5 as in Caffe: conv 20, conv 50, fc 500, fc classes.
+
+    Two 5x5 valid convolutions (20 and 50 filters), each followed by 2x2
+    max-pooling, then the fully connected `fc1` (500 units, ReLU) and
+    `predictions`. Both fully connected layers are switched; on 28x28
+    inputs `fc1` reads 800 features.
+
+    Args:
+        include_top: Whether to include `fc1` and `predictions`.
+        weights: `None` (random initialization) or the path to a weights file.
+        input_tensor: Optional Keras tensor to use as the model's input.
+        input_shape: Input shape `(height, width, channels)`, both sides at
+            least 16. Defaults to `(28, 28, 1)`.
+        pooling: With `include_top=False`: `None` (4-D feature map),
+            `"avg"` or `"max"` (global pooling to a vector).
+        classes: Number of classes, with `include_top=True`.
+        classifier_activation: Activation of the `predictions` layer.
+        name: Model name.
+        switcher: Switcher setting of every switched layer.
+        switched: `False` builds plain `Dense` layers for comparison.
+        kernel_initializer: Initializer of the fully connected kernels.
+        use_bias: Whether the fully connected layers have biases.
+        alternate: Schedule of the returned `SwitchedModel`.
+        warmup_epochs: Dense warm-up epochs (the authors use 4).
+
+    Returns:
+        A `SwitchedModel`, or a `keras.Model` when `switched=False` or
+        `include_top=False`.
+    """
+    _common.check_weights(weights)
+    _common.check_classes(classes)
+    input_shape = tuple(input_shape or (28, 28, 1))
+    if len(input_shape) != 3 or min(input_shape[:2]) < 16:
+        raise ValueError(
+            "Received an invalid value for `input_shape`, expected "
+            "(height, width, channels) with height and width >= 16. "
+            f"Received: input_shape={input_shape}"
+        )
+    if pooling not in (None, "avg", "max"):
+        raise ValueError(
+            "Received an invalid value for `pooling`, expected None, 'avg' "
+            f"or 'max'. Received: pooling={pooling!r}"
+        )
+    image_input = _common.model_input(input_tensor, input_shape)
+    x = keras.layers.Conv2D(20, 5, name="conv1")(image_input)
+    x = keras.layers.MaxPooling2D(2, name="pool1")(x)
+    x = keras.layers.Conv2D(50, 5, name="conv2")(x)
+    x = keras.layers.MaxPooling2D(2, name="pool2")(x)
+    if include_top:
+        dense = dict(
+            switched=switched,
+            switcher=switcher,
+            kernel_initializer=kernel_initializer,
+            use_bias=use_bias,
+        )
+        x = keras.layers.Flatten(name="flatten")(x)
+        x = _common.head_dense(500, "fc1", activation="relu", **dense)(x)
+        x = _common.head_dense(
+            classes, "predictions", activation=classifier_activation, **dense
+        )(x)
+    elif pooling == "avg":
+        x = keras.layers.GlobalAveragePooling2D(name="avg_pool")(x)
+    elif pooling == "max":
+        x = keras.layers.GlobalMaxPooling2D(name="max_pool")(x)
+    return _common.finish(
+        input_tensor,
+        image_input,
+        x,
+        name,
+        switched and include_top,
+        weights,
+        alternate=alternate,
+        warmup_epochs=warmup_epochs,
+    )

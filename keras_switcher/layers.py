@@ -1,0 +1,217 @@
+"""`SwitchedDense`: a dense layer whose connections a switcher turns on and off."""
+
+import contextlib
+
+import keras
+from keras import activations, constraints, initializers, ops, regularizers
+
+from keras_switcher import switchers
+
+_gates = {"enabled": True}
+
+
+@contextlib.contextmanager
+def gates_disabled():
+    """Within this scope, layers traced by Keras compute `x @ kernel` ungated.
+
+    `SwitchedModel` traces its dense warm-up step inside this scope.
+    """
+    previous = _gates["enabled"]
+    _gates["enabled"] = False
+    try:
+        yield
+    finally:
+        _gates["enabled"] = previous
+
+
+@keras.saving.register_keras_serializable(package="keras_switcher")
+class SwitchedDense(keras.layers.Layer):
+    """Densely connected layer whose connections are switched by a network.
+
+    A drop-in for `keras.layers.Dense` that owns a switcher network. It
+    computes `output = activation(dot(input, kernel * gate) + bias)` with
+    `gate = switcher(kernel)`: the switcher reads the kernel and returns a
+    non-negative gate of the same shape, where `0` switches a connection off.
+    Inputs of any rank >= 2 are contracted on their last axis, as in `Dense`.
+
+    Args:
+        units: Positive integer, dimensionality of the output space.
+        activation: Activation function to use. Default: none.
+        use_bias: Boolean, whether the layer uses a bias vector.
+        kernel_initializer: Initializer for the `kernel` weights matrix.
+        bias_initializer: Initializer for the bias vector.
+        kernel_regularizer: Regularizer applied to the `kernel`.
+        bias_regularizer: Regularizer applied to the bias vector.
+        activity_regularizer: Regularizer applied to the output.
+        kernel_constraint: Constraint applied to the `kernel`.
+        bias_constraint: Constraint applied to the bias vector.
+        switcher: The switcher network: `None` or `"unet"` for the
+            authors' U-Net (`keras_switcher.UNetSwitcher()`), a `Switcher`
+            instance owned by this layer alone, or a serialized switcher.
+        **kwargs: Base layer keyword arguments, such as `name` and `dtype`.
+
+    Input shape:
+        N-D tensor with shape `(batch_size, ..., input_dim)`.
+
+    Output shape:
+        N-D tensor with shape `(batch_size, ..., units)`.
+
+    Example:
+
+    >>> layer = SwitchedDense(4, switcher=UNetSwitcher(depth=1))
+    >>> y = layer(keras.ops.ones((2, 3)))
+    >>> tuple(y.shape), tuple(layer.mask().shape)
+    ((2, 4), (3, 4))
+    """
+
+    def __init__(
+        self,
+        units,
+        activation=None,
+        use_bias=True,
+        kernel_initializer="glorot_uniform",
+        bias_initializer="zeros",
+        kernel_regularizer=None,
+        bias_regularizer=None,
+        activity_regularizer=None,
+        kernel_constraint=None,
+        bias_constraint=None,
+        switcher=None,
+        **kwargs,
+    ):
+        if not isinstance(units, int) or isinstance(units, bool) or units <= 0:
+            raise ValueError(
+                "Received an invalid value for `units`, expected a positive "
+                f"integer. Received: units={units}"
+            )
+        super().__init__(activity_regularizer=activity_regularizer, **kwargs)
+        self.units = units
+        self.activation = activations.get(activation)
+        self.use_bias = use_bias
+        self.kernel_initializer = initializers.get(kernel_initializer)
+        self.bias_initializer = initializers.get(bias_initializer)
+        self.kernel_regularizer = regularizers.get(kernel_regularizer)
+        self.bias_regularizer = regularizers.get(bias_regularizer)
+        self.kernel_constraint = constraints.get(kernel_constraint)
+        self.bias_constraint = constraints.get(bias_constraint)
+        self.switcher = switchers.get(switcher)
+        self.input_spec = keras.layers.InputSpec(min_ndim=2)
+        self.supports_masking = True
+
+    def build(self, input_shape):
+        kernel_shape = (input_shape[-1], self.units)
+        self.kernel = self.add_weight(
+            name="kernel",
+            shape=kernel_shape,
+            initializer=self.kernel_initializer,
+            regularizer=self.kernel_regularizer,
+            constraint=self.kernel_constraint,
+        )
+        if self.use_bias:
+            self.bias = self.add_weight(
+                name="bias",
+                shape=(self.units,),
+                initializer=self.bias_initializer,
+                regularizer=self.bias_regularizer,
+                constraint=self.bias_constraint,
+            )
+        else:
+            self.bias = None
+        # Fraction of connections switched off by the gate of the last call;
+        # read by `SwitchedModel` to log sparsity without recomputing gates.
+        self.observed_sparsity = self.add_weight(
+            name="observed_sparsity",
+            shape=(),
+            initializer="zeros",
+            trainable=False,
+            dtype="float32",
+        )
+        if not self.switcher.built:
+            self.switcher.build(kernel_shape)
+        self.input_spec = keras.layers.InputSpec(
+            min_ndim=2, axes={-1: input_shape[-1]}
+        )
+
+    def _gate(self, kernel):
+        gate = self.switcher(kernel)
+        if tuple(gate.shape) != tuple(kernel.shape):
+            raise ValueError(
+                f"The switcher of layer '{self.name}' must return a gate of "
+                f"the kernel's shape {tuple(kernel.shape)}. Received a gate "
+                f"of shape {tuple(gate.shape)} from "
+                f"{self.switcher.__class__.__name__}."
+            )
+        return gate
+
+    def call(self, inputs):
+        kernel = self.kernel
+        if _gates["enabled"]:
+            gate = self._gate(kernel)
+            self.observed_sparsity.assign(
+                ops.mean(ops.cast(ops.less_equal(gate, 0), "float32"))
+            )
+            kernel = kernel * gate
+        outputs = ops.matmul(inputs, kernel)
+        if self.bias is not None:
+            outputs = ops.add(outputs, self.bias)
+        if self.activation is not None:
+            outputs = self.activation(outputs)
+        return outputs
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape[:-1]) + (self.units,)
+
+    def gate(self):
+        """Returns the current gate, a tensor of the kernel's shape.
+
+        Returns:
+            The non-negative gate `switcher(kernel)`.
+        """
+        self._assert_built("gate")
+        return self._gate(ops.convert_to_tensor(self.kernel))
+
+    def mask(self):
+        """Returns the connections that are switched on.
+
+        Returns:
+            A boolean tensor of the kernel's shape, `True` where `gate > 0`.
+        """
+        return ops.greater(self.gate(), 0)
+
+    def sparsity(self):
+        """Returns the fraction of connections switched off.
+
+        Returns:
+            A Python float in `[0, 1]`, counted from the current gate.
+        """
+        mask = ops.convert_to_numpy(self.mask())
+        return float(1.0 - mask.mean())
+
+    def _assert_built(self, method):
+        if not self.built:
+            raise ValueError(
+                f"Layer '{self.name}' is not built yet, so it has no kernel: "
+                f"call it on an input (or call `build`) before `{method}()`."
+            )
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            {
+                "units": self.units,
+                "activation": activations.serialize(self.activation),
+                "use_bias": self.use_bias,
+                "kernel_initializer": initializers.serialize(
+                    self.kernel_initializer
+                ),
+                "bias_initializer": initializers.serialize(self.bias_initializer),
+                "kernel_regularizer": regularizers.serialize(
+                    self.kernel_regularizer
+                ),
+                "bias_regularizer": regularizers.serialize(self.bias_regularizer),
+                "kernel_constraint": constraints.serialize(self.kernel_constraint),
+                "bias_constraint": constraints.serialize(self.bias_constraint),
+                "switcher": keras.saving.serialize_keras_object(self.switcher),
+            }
+        )
+        return config

@@ -1,0 +1,251 @@
+"""`SwitchedModel`: a Keras model that trains task and switcher weights in turn."""
+
+import contextlib
+import functools
+import math
+
+import keras
+import tensorflow as tf
+from keras import ops
+
+from keras_switcher import schedule as schedule_lib
+from keras_switcher import reporting
+from keras_switcher.layers import gates_disabled
+from keras_switcher.switchers import Switcher
+
+
+class _EpochCounter(keras.callbacks.Callback):
+    """Counts finished epochs on the model, so that the schedule survives saving."""
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.model.epochs_seen.assign_add(1)
+
+
+@keras.saving.register_keras_serializable(package="keras_switcher")
+class SwitchedModel(keras.Model):
+    """A model whose switched layers are trained by alternating two phases.
+
+    Build it exactly like a functional `keras.Model(inputs, outputs)`. Its
+    `fit` alternates a *task phase*, in which every trainable variable that
+    does not belong to a switcher is updated by `optimizer`, and a *switcher
+    phase*, in which only the switchers' variables are updated by
+    `switcher_optimizer`. Both phases minimise the compiled loss; in the task
+    phase the gradient also flows through the switchers into the kernels.
+
+    The position in the schedule (epochs and steps seen) is stored in the
+    model's variables, so a saved model resumes where it stopped. Training
+    logs show `sparsity` (fraction of switched connections that are off, over
+    all switched layers) and `phase` (`-1` warm-up, `0` task, `1` switcher).
+
+    Args:
+        alternate: `"epoch"` (the authors' schedule: task phase in even
+            epochs, switcher phase in odd ones) or a positive integer `N`
+            for `N` task steps followed by `N` switcher steps. With
+            `steps_per_execution > 1` the phase is chosen once per execution.
+        warmup_epochs: Epochs at the start that train the task weights with
+            the gates switched off, as plain dense layers.
+        *args, **kwargs: Arguments of `keras.Model` (`inputs`, `outputs`,
+            `name`, ...).
+
+    Example:
+
+    >>> inputs = keras.Input((8,))
+    >>> outputs = SwitchedDense(2, switcher=UNetSwitcher(depth=1))(inputs)
+    >>> model = SwitchedModel(inputs, outputs, alternate=10)
+    >>> model.compile(optimizer="sgd", switcher_optimizer="sgd", loss="mse")
+    """
+
+    def __init__(self, *args, alternate="epoch", warmup_epochs=0, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.schedule = schedule_lib.AlternationSchedule(alternate, warmup_epochs)
+        counter = functools.partial(
+            keras.Variable,
+            initializer=0,
+            dtype="int64",
+            trainable=False,
+            autocast=False,
+            aggregation="only_first_replica",
+        )
+        self.epochs_seen = counter(name="epochs_seen")
+        self.steps_seen = counter(name="steps_seen")
+        self.switcher_optimizer = None
+
+    @property
+    def switched_layers(self):
+        """The `SwitchedDense` layers of the model, nested ones included."""
+        return reporting.switched_layers(self)
+
+    @property
+    def switcher_variables(self):
+        """Trainable variables of every switcher in the model."""
+        variables = []
+        for layer in self._flatten_layers(include_self=False):
+            if isinstance(layer, Switcher):
+                variables.extend(layer.trainable_variables)
+        return variables
+
+    @property
+    def task_variables(self):
+        """Trainable variables that do not belong to a switcher."""
+        switcher_ids = {id(v) for v in self.switcher_variables}
+        return [v for v in self.trainable_variables if id(v) not in switcher_ids]
+
+    def current_phase(self):
+        """Returns the phase of the next training step.
+
+        Returns:
+            One of `"warmup"`, `"task"` and `"switcher"`.
+        """
+        return self.schedule.phase(
+            int(ops.convert_to_numpy(self.epochs_seen)),
+            int(ops.convert_to_numpy(self.steps_seen)),
+        )
+
+    def compile(self, optimizer="rmsprop", switcher_optimizer=None, **kwargs):
+        """Configures the model for training.
+
+        Args:
+            optimizer: Optimizer of the task weights (name or instance).
+            switcher_optimizer: Optimizer of the switchers' weights (name or
+                instance). Required, and distinct from `optimizer`.
+            **kwargs: Other arguments of `keras.Model.compile` (`loss`,
+                `metrics`, ...).
+        """
+        if switcher_optimizer is None:
+            raise ValueError(
+                "`SwitchedModel.compile()` needs a `switcher_optimizer` to "
+                "train the switchers, e.g. "
+                "`switcher_optimizer=keras.optimizers.SGD(0.1)`. "
+                "Received: switcher_optimizer=None"
+            )
+        if switcher_optimizer is optimizer:
+            raise ValueError(
+                "`switcher_optimizer` must be a different optimizer instance "
+                "from `optimizer`: each keeps state for its own variables. "
+                f"Received the same instance for both: {optimizer}"
+            )
+        super().compile(optimizer=optimizer, **kwargs)
+        self._compile_config.config["switcher_optimizer"] = switcher_optimizer
+        self.switcher_optimizer = keras.optimizers.get(switcher_optimizer)
+        if self.built:
+            self._build_optimizers()
+
+    def get_compile_config(self):
+        if self.compiled and hasattr(self, "_compile_config"):
+            config = self._compile_config.serialize()
+            config["switcher_optimizer"] = keras.saving.serialize_keras_object(
+                self.switcher_optimizer
+            )
+            return config
+        return {}
+
+    def compile_from_config(self, config):
+        self.compile(**keras.saving.deserialize_keras_object(config))
+
+    def _build_optimizers(self):
+        with self.distribute_strategy.scope():
+            if not self.optimizer.built:
+                self.optimizer.build(self.task_variables)
+            if not self.switcher_optimizer.built:
+                self.switcher_optimizer.build(self.switcher_variables)
+
+    def _observed_sparsity(self):
+        layers = self.switched_layers
+        if not layers:
+            return ops.zeros(())
+        sizes = [math.prod(layer.kernel.shape) for layer in layers]
+        off = sum(
+            layer.observed_sparsity * size for layer, size in zip(layers, sizes)
+        )
+        return off / sum(sizes)
+
+    def _phase_step(self, phase, data):
+        x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
+        if phase == schedule_lib.SWITCHER:
+            variables, optimizer = self.switcher_variables, self.switcher_optimizer
+        else:
+            variables, optimizer = self.task_variables, self.optimizer
+        with tf.GradientTape() as tape:
+            y_pred = self(x, training=True)
+            loss = self._compute_loss(
+                x=x, y=y, y_pred=y_pred, sample_weight=sample_weight, training=True
+            )
+            self._loss_tracker.update_state(
+                keras.src.losses.loss.unscale_loss_for_distribution(loss),
+                sample_weight=tf.shape(tf.nest.flatten(x)[0])[0],
+            )
+            scaled_loss = optimizer.scale_loss(loss)
+        gradients = tape.gradient(scaled_loss, variables)
+        optimizer.apply(gradients, variables)
+        logs = self.compute_metrics(x, y, y_pred, sample_weight=sample_weight)
+        if phase == schedule_lib.WARMUP:
+            logs["sparsity"] = ops.zeros(())
+        else:
+            self.steps_seen.assign_add(1)
+            logs["sparsity"] = self._observed_sparsity()
+        logs["phase"] = ops.convert_to_tensor(
+            float(schedule_lib.PHASE_CODES[phase])
+        )
+        return logs
+
+    def train_step(self, data):
+        """Runs one training step in the current phase of the schedule."""
+        phase = self.current_phase()
+        with _phase_scope(phase):
+            return self._phase_step(phase, data)
+
+    def make_train_function(self, force=False):
+        if self.train_function is not None and not force:
+            return self.train_function
+        if self.switcher_optimizer is None:
+            raise ValueError(
+                "This `SwitchedModel` has no `switcher_optimizer`: call "
+                "`compile(optimizer=..., switcher_optimizer=..., loss=...)` "
+                "before `fit()`."
+            )
+        self._build_optimizers()
+        phase_functions = {
+            phase: self._make_function(functools.partial(self._phase_step, phase))
+            for phase in schedule_lib.PHASE_CODES
+        }
+
+        def train_function(iterator):
+            phase = self.current_phase()
+            with _phase_scope(phase):
+                return phase_functions[phase](iterator)
+
+        self.train_function = train_function
+        return train_function
+
+    def fit(
+        self,
+        x=None,
+        y=None,
+        batch_size=None,
+        epochs=1,
+        verbose="auto",
+        callbacks=None,
+        **kwargs,
+    ):
+        callbacks = [_EpochCounter()] + list(callbacks or [])
+        return super().fit(
+            x,
+            y,
+            batch_size=batch_size,
+            epochs=epochs,
+            verbose=verbose,
+            callbacks=callbacks,
+            **kwargs,
+        )
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(self.schedule.get_config())
+        return config
+
+
+def _phase_scope(phase):
+    """Gates are off while the dense warm-up step runs or is traced."""
+    if phase == schedule_lib.WARMUP:
+        return gates_disabled()
+    return contextlib.nullcontext()

@@ -1,0 +1,94 @@
+"""Per-layer sparsity of a model's switched layers, counted from the gates."""
+
+import numpy as np
+
+from keras_switcher.layers import SwitchedDense
+
+
+def switched_layers(model):
+    """Returns the `SwitchedDense` layers of a model, nested ones included."""
+    return [
+        layer
+        for layer in model._flatten_layers(include_self=False)
+        if isinstance(layer, SwitchedDense)
+    ]
+
+
+def report(model):
+    """Counts kept connections and dead neurons of every switched layer.
+
+    Args:
+        model: A built Keras model with `SwitchedDense` layers.
+
+    Returns:
+        A dict with `"layers"`, a list with one dict per switched layer
+        (`name`, `shape`, `connections`, `kept`, `sparsity`, `dead_inputs`:
+        input neurons with no connection left, `dead_outputs`: units with no
+        incoming connection), and `"total"` with the summed `connections`,
+        `kept` and overall `sparsity`.
+
+    Example:
+
+    >>> model = keras_switcher.applications.LeNet300100()
+    >>> report(model)["total"]["connections"]
+    266200
+    """
+    layers = switched_layers(model)
+    if not layers:
+        raise ValueError(
+            f"Model '{model.name}' has no `SwitchedDense` layer to report on."
+        )
+    rows = []
+    for layer in layers:
+        mask = np.asarray(layer.mask())
+        rows.append(
+            {
+                "name": layer.name,
+                "shape": tuple(mask.shape),
+                "connections": int(mask.size),
+                "kept": int(mask.sum()),
+                "sparsity": float(1.0 - mask.mean()),
+                "dead_inputs": int((~mask.any(axis=1)).sum()),
+                "dead_outputs": int((~mask.any(axis=0)).sum()),
+            }
+        )
+    connections = sum(row["connections"] for row in rows)
+    kept = sum(row["kept"] for row in rows)
+    return {
+        "layers": rows,
+        "total": {
+            "connections": connections,
+            "kept": kept,
+            "sparsity": 1.0 - kept / connections,
+        },
+    }
+
+
+def format_report(sparsity_report):
+    """Formats the output of `report` as a text table.
+
+    Args:
+        sparsity_report: A dict returned by `report`.
+
+    Returns:
+        A multi-line string.
+    """
+    header = (
+        f"{'layer':<16}{'shape':>14}{'kept':>12}{'of':>12}"
+        f"{'sparsity':>10}{'dead in':>9}{'dead out':>10}"
+    )
+    lines = [header, "-" * len(header)]
+    for row in sparsity_report["layers"]:
+        shape = "x".join(str(n) for n in row["shape"])
+        lines.append(
+            f"{row['name']:<16}{shape:>14}{row['kept']:>12,}"
+            f"{row['connections']:>12,}{row['sparsity']:>10.2%}"
+            f"{row['dead_inputs']:>9}{row['dead_outputs']:>10}"
+        )
+    total = sparsity_report["total"]
+    lines.append("-" * len(header))
+    lines.append(
+        f"{'total':<16}{'':>14}{total['kept']:>12,}{total['connections']:>12,}"
+        f"{total['sparsity']:>10.2%}"
+    )
+    return "\n".join(lines)

@@ -1,0 +1,70 @@
+"""Which weights a `SwitchedModel` trains at a given point of training."""
+
+WARMUP = "warmup"
+TASK = "task"
+SWITCHER = "switcher"
+PHASE_CODES = {WARMUP: -1, TASK: 0, SWITCHER: 1}
+
+
+class AlternationSchedule:
+    """Alternation of the task and switcher phases.
+
+    Args:
+        alternate: `"epoch"` for whole-epoch alternation (the authors':
+            task phase in even epochs, switcher phase in odd epochs), or a
+            positive integer `N`: `N` task steps, then `N` switcher steps.
+        warmup_epochs: Number of epochs at the start that train the task
+            weights with the gates switched off (plain dense layers).
+
+    Example:
+
+    >>> schedule = AlternationSchedule(alternate="epoch", warmup_epochs=1)
+    >>> [schedule.phase(epoch, 0) for epoch in range(4)]
+    ['warmup', 'task', 'switcher', 'task']
+    """
+
+    def __init__(self, alternate="epoch", warmup_epochs=0):
+        valid_steps = (
+            isinstance(alternate, int)
+            and not isinstance(alternate, bool)
+            and alternate > 0
+        )
+        if alternate != "epoch" and not valid_steps:
+            raise ValueError(
+                "Received an invalid value for `alternate`, expected 'epoch' "
+                "or a positive integer number of steps. "
+                f"Received: alternate={alternate!r}"
+            )
+        if (
+            not isinstance(warmup_epochs, int)
+            or isinstance(warmup_epochs, bool)
+            or warmup_epochs < 0
+        ):
+            raise ValueError(
+                "Received an invalid value for `warmup_epochs`, expected a "
+                f"non-negative integer. Received: warmup_epochs={warmup_epochs!r}"
+            )
+        self.alternate = alternate
+        self.warmup_epochs = warmup_epochs
+
+    def phase(self, epoch, step):
+        """Returns the phase of a training step.
+
+        Args:
+            epoch: Number of epochs completed so far.
+            step: Number of task or switcher steps completed so far (warm-up
+                steps not counted).
+
+        Returns:
+            One of `"warmup"`, `"task"` and `"switcher"`.
+        """
+        if epoch < self.warmup_epochs:
+            return WARMUP
+        if self.alternate == "epoch":
+            position = epoch - self.warmup_epochs
+        else:
+            position = step // self.alternate
+        return TASK if position % 2 == 0 else SWITCHER
+
+    def get_config(self):
+        return {"alternate": self.alternate, "warmup_epochs": self.warmup_epochs}

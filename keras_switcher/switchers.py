@@ -1,0 +1,228 @@
+"""Switcher networks: map a dense layer's kernel to a gate of the same shape."""
+
+import keras
+from keras import ops
+
+
+@keras.saving.register_keras_serializable(package="keras_switcher")
+class Switcher(keras.layers.Layer):
+    """Base class of switcher networks.
+
+    A switcher reads a 2-D kernel of shape `(input_dim, units)` and returns a
+    non-negative gate of the same shape. A connection whose gate is `0` is
+    switched off; a positive gate also rescales its weight. The variables of
+    every `Switcher` in a `SwitchedModel` are trained in the switcher phase
+    only.
+
+    Subclasses implement `build(kernel_shape)` and `call(kernel)`.
+    """
+
+    def compute_output_shape(self, kernel_shape):
+        return tuple(kernel_shape)
+
+
+def _norm(x, gamma, beta, epsilon):
+    """Normalises each feature map with its own statistics (one image)."""
+    mean, variance = ops.moments(x, axes=[1, 2], keepdims=True)
+    return (x - mean) * ops.rsqrt(variance + epsilon) * gamma + beta
+
+
+@keras.saving.register_keras_serializable(package="keras_switcher")
+class UNetSwitcher(Switcher):
+    """U-Net switcher of Han & Liu (2021), seeing the kernel as an image.
+
+    The encoder has `depth + 1` levels of 3x3 convolution, normalisation and
+    ReLU with `base_channels * 2**level` channels and 2x2 max-pooling between
+    levels; the decoder upsamples with 2x2 transposed convolutions, joins the
+    encoder's feature map of the same level and applies a 3x3 convolution,
+    normalisation and ReLU. A last 3x3 convolution to one channel, followed by
+    normalisation and ReLU, gives the gate: roughly half of the connections
+    start switched off. Convolutions have no bias.
+
+    Each feature map is normalised with the statistics of the weight image
+    itself, in training and inference alike, so the gate is a pure function
+    of the kernel. Kernels whose sides are not multiples of `2**depth` are
+    zero-padded and the gate cropped back.
+
+    With the defaults (`depth=5`, `base_channels=8`) this is the authors'
+    network (channels 8 to 256, about 0.96 M parameters).
+
+    Args:
+        depth: Number of 2x2 poolings in the encoder. Non-negative integer.
+        base_channels: Channels of the first level, doubled at each level.
+            Positive integer.
+        epsilon: Small float added to the variance in the normalisation.
+        kernel_initializer: Initializer of the convolution kernels. Defaults
+            to He-normal over the fan-out, as the authors use.
+        **kwargs: Base layer keyword arguments, such as `name`.
+
+    Example:
+
+    >>> switcher = UNetSwitcher(depth=2, base_channels=4)
+    >>> gate = switcher(keras.random.normal((20, 10)))
+    >>> tuple(gate.shape)
+    (20, 10)
+    """
+
+    def __init__(
+        self,
+        depth=5,
+        base_channels=8,
+        epsilon=1e-5,
+        kernel_initializer=None,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        if not isinstance(depth, int) or isinstance(depth, bool) or depth < 0:
+            raise ValueError(
+                "Received an invalid value for `depth`, expected a "
+                f"non-negative integer. Received: depth={depth}"
+            )
+        if (
+            not isinstance(base_channels, int)
+            or isinstance(base_channels, bool)
+            or base_channels <= 0
+        ):
+            raise ValueError(
+                "Received an invalid value for `base_channels`, expected a "
+                f"positive integer. Received: base_channels={base_channels}"
+            )
+        if not epsilon > 0:
+            raise ValueError(
+                "Received an invalid value for `epsilon`, expected a "
+                f"positive float. Received: epsilon={epsilon}"
+            )
+        self.depth = depth
+        self.base_channels = base_channels
+        self.epsilon = epsilon
+        self.kernel_initializer = keras.initializers.get(
+            kernel_initializer
+            or keras.initializers.VarianceScaling(
+                scale=2.0, mode="fan_out", distribution="untruncated_normal"
+            )
+        )
+
+    def _add_block(self, name, kernel_shape, out_channels):
+        kernel = self.add_weight(
+            name=f"{name}_kernel",
+            shape=kernel_shape,
+            initializer=self.kernel_initializer,
+        )
+        gamma = self.add_weight(
+            name=f"{name}_gamma", shape=(out_channels,), initializer="ones"
+        )
+        beta = self.add_weight(
+            name=f"{name}_beta", shape=(out_channels,), initializer="zeros"
+        )
+        return kernel, gamma, beta
+
+    def build(self, kernel_shape):
+        if len(kernel_shape) != 2:
+            raise ValueError(
+                f"{self.__class__.__name__} expects a 2-D kernel. "
+                f"Received: kernel_shape={tuple(kernel_shape)}"
+            )
+        channels = [self.base_channels * 2**level for level in range(self.depth + 1)]
+        self._encoder = []
+        previous = 1
+        for level, width in enumerate(channels):
+            self._encoder.append(
+                self._add_block(f"down{level}", (3, 3, previous, width), width)
+            )
+            previous = width
+        self._decoder = []
+        for level in reversed(range(self.depth)):
+            width = channels[level]
+            upsample = self._add_block(f"up{level}", (2, 2, width, previous), width)
+            merge = self._add_block(f"merge{level}", (3, 3, 2 * width, width), width)
+            self._decoder.append((upsample, merge))
+            previous = width
+        self._output_block = self._add_block("gate", (3, 3, previous, 1), 1)
+
+    def _conv_norm_relu(self, x, block):
+        kernel, gamma, beta = block
+        x = ops.conv(x, kernel, padding="same")
+        return ops.relu(_norm(x, gamma, beta, self.epsilon))
+
+    def call(self, kernel):
+        rows, cols = kernel.shape
+        multiple = 2**self.depth
+        image = ops.reshape(kernel, (1, rows, cols, 1))
+        image = ops.pad(
+            image,
+            [[0, 0], [0, -rows % multiple], [0, -cols % multiple], [0, 0]],
+        )
+        skips = []
+        x = image
+        for level, block in enumerate(self._encoder):
+            if level > 0:
+                x = ops.max_pool(x, pool_size=2, strides=2)
+            x = self._conv_norm_relu(x, block)
+            skips.append(x)
+        for (upsample, merge), skip in zip(self._decoder, reversed(skips[:-1])):
+            up_kernel, up_gamma, up_beta = upsample
+            x = ops.conv_transpose(x, up_kernel, strides=2, padding="valid")
+            x = ops.relu(_norm(x, up_gamma, up_beta, self.epsilon))
+            x = self._conv_norm_relu(ops.concatenate([skip, x], axis=-1), merge)
+        gate = self._conv_norm_relu(x, self._output_block)
+        return gate[0, :rows, :cols, 0]
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            {
+                "depth": self.depth,
+                "base_channels": self.base_channels,
+                "epsilon": self.epsilon,
+                "kernel_initializer": keras.initializers.serialize(
+                    self.kernel_initializer
+                ),
+            }
+        )
+        return config
+
+
+def get(identifier):
+    """Returns a switcher from an identifier.
+
+    Args:
+        identifier: `None` or `"unet"` for the default `UNetSwitcher`, a
+            `Switcher` instance (returned as is), or a dict from
+            `keras.saving.serialize_keras_object` of a switcher.
+
+    Returns:
+        A `Switcher` instance.
+
+    Example:
+
+    >>> get({"class_name": "UNetSwitcher", "config": {"depth": 3}}).depth
+    3
+    """
+    if identifier is None or identifier == "unet":
+        return UNetSwitcher()
+    if isinstance(identifier, Switcher):
+        return identifier
+    if isinstance(identifier, dict):
+        switcher = keras.saving.deserialize_keras_object(identifier)
+        if isinstance(switcher, Switcher):
+            return switcher
+    raise ValueError(
+        "Received an invalid value for `switcher`, expected None, 'unet', a "
+        "`keras_switcher.Switcher` instance or its serialized config. "
+        f"Received: switcher={identifier!r}"
+    )
+
+
+def fresh(identifier):
+    """Returns a new, unbuilt switcher with the setting of `identifier`.
+
+    Use it to give several layers the same setting without sharing weights.
+
+    Args:
+        identifier: Anything `get` accepts.
+
+    Returns:
+        A new `Switcher` instance.
+    """
+    setting = keras.saving.serialize_keras_object(get(identifier))
+    return keras.saving.deserialize_keras_object(setting)

@@ -1,0 +1,71 @@
+import keras
+import numpy as np
+import pytest
+from keras.src import testing
+
+from keras_switcher import switchers
+from keras_switcher.switchers import UNetSwitcher
+
+
+class UNetSwitcherTest(testing.TestCase):
+    def test_authors_network_size(self):
+        switcher = UNetSwitcher()
+        switcher.build((784, 300))
+        convolutions = sum(
+            int(np.prod(v.shape)) for v in switcher.weights if "kernel" in v.path
+        )
+        # 3x3 encoder 1->8->...->256, 2x2 up-convolutions, 3x3 merges, 3x3 gate.
+        self.assertEqual(convolutions, 960_400)
+
+    def test_gate_shape_for_odd_and_tiny_kernels(self):
+        for shape in [(1, 1), (3, 7), (784, 300), (100, 10)]:
+            switcher = UNetSwitcher(depth=3, base_channels=2)
+            gate = switcher(keras.random.normal(shape, seed=1))
+            self.assertEqual(tuple(gate.shape), shape)
+            self.assertTrue(np.all(keras.ops.convert_to_numpy(gate) >= 0))
+
+    def test_gate_is_a_pure_function_of_the_kernel(self):
+        switcher = UNetSwitcher(depth=2, base_channels=4)
+        kernel = keras.random.normal((40, 30), seed=2)
+        first = switcher(kernel, training=True)
+        second = switcher(kernel, training=False)
+        self.assertAllClose(first, second)
+
+    def test_about_half_the_gates_start_off(self):
+        switcher = UNetSwitcher()
+        gate = keras.ops.convert_to_numpy(
+            switcher(keras.random.normal((300, 100), seed=3))
+        )
+        self.assertBetween(float((gate == 0).mean()), 0.3, 0.7)
+
+    def test_serialization_round_trip(self):
+        switcher = UNetSwitcher(depth=2, base_channels=3, epsilon=1e-3)
+        clone = keras.saving.deserialize_keras_object(
+            keras.saving.serialize_keras_object(switcher)
+        )
+        self.assertEqual(clone.get_config(), switcher.get_config())
+
+    def test_fresh_copies_the_setting_not_the_weights(self):
+        original = UNetSwitcher(depth=2)
+        copy = switchers.fresh(original)
+        self.assertIsNot(copy, original)
+        self.assertEqual(copy.depth, 2)
+
+
+@pytest.mark.parametrize(
+    "kwargs, argument",
+    [
+        ({"depth": -1}, "depth"),
+        ({"depth": 1.5}, "depth"),
+        ({"base_channels": 0}, "base_channels"),
+        ({"epsilon": 0}, "epsilon"),
+    ],
+)
+def test_invalid_arguments_name_the_argument(kwargs, argument):
+    with pytest.raises(ValueError, match=f"`{argument}`"):
+        UNetSwitcher(**kwargs)
+
+
+def test_get_rejects_unknown_identifiers():
+    with pytest.raises(ValueError, match="switcher='magic'"):
+        switchers.get("magic")
