@@ -67,6 +67,7 @@ def train(args):
     from keras_switcher.callbacks import MultiStepDecay
     from keras_switcher.switchers import UNetSwitcher
 
+    saving.check_keras_path(args.output)
     keras.utils.set_random_seed(args.seed)
     train_data = datasets.load(
         args.dataset,
@@ -95,6 +96,7 @@ def train(args):
         train_data,
         epochs=args.epochs,
         callbacks=[MultiStepDecay(milestones)],
+        shuffle=False,  # The dataset reshuffles itself each epoch.
         verbose=args.verbose,
     )
     results = model.evaluate(test_data, return_dict=True, verbose=0)

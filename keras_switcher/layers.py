@@ -141,7 +141,7 @@ class SwitchedDense(keras.layers.Layer):
                 f"of shape {tuple(gate.shape)} from "
                 f"{self.switcher.__class__.__name__}."
             )
-        return gate
+        return ops.cast(gate, kernel.dtype)
 
     def call(self, inputs):
         kernel = self.kernel

@@ -118,7 +118,10 @@ class SwitchedModel(keras.Model):
                 "`switcher_optimizer=keras.optimizers.SGD(0.1)`. "
                 "Received: switcher_optimizer=None"
             )
-        if switcher_optimizer is optimizer:
+        if (
+            isinstance(optimizer, keras.optimizers.Optimizer)
+            and switcher_optimizer is optimizer
+        ):
             raise ValueError(
                 "`switcher_optimizer` must be a different optimizer instance "
                 "from `optimizer`: each keeps state for its own variables. "

@@ -1,0 +1,156 @@
+import keras
+import numpy as np
+import pytest
+from keras.src import testing
+
+from keras_switcher import SwitchedDense, SwitchedModel, UNetSwitcher
+from keras_switcher.schedule import AlternationSchedule
+
+
+def make_data(n=64, features=12, seed=0):
+    rng = np.random.RandomState(seed)
+    x = rng.rand(n, features).astype("float32")
+    y = (x[:, : features // 2].sum(axis=1) > x[:, features // 2 :].sum(axis=1)).astype("int32")
+    return x, y
+
+
+def make_model(alternate="epoch", warmup_epochs=0, seed=0):
+    keras.utils.set_random_seed(seed)
+    inputs = keras.Input((12,))
+    x = SwitchedDense(16, activation="relu", switcher=UNetSwitcher(depth=2, base_channels=4))(inputs)
+    outputs = SwitchedDense(2, activation="softmax", switcher=UNetSwitcher(depth=2, base_channels=4))(x)
+    model = SwitchedModel(inputs, outputs, alternate=alternate, warmup_epochs=warmup_epochs)
+    model.compile(
+        optimizer=keras.optimizers.SGD(0.05, momentum=0.9),
+        switcher_optimizer=keras.optimizers.Adam(1e-3),
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+    )
+    return model
+
+
+def values(variables):
+    return [np.array(v.numpy()) for v in variables]
+
+
+def changed(before, variables):
+    return [not np.array_equal(b, v.numpy()) for b, v in zip(before, variables)]
+
+
+class SwitchedModelTest(testing.TestCase):
+    def test_task_phase_updates_task_weights_only(self):
+        model = make_model()
+        x, y = make_data()
+        task, switcher = values(model.task_variables), values(model.switcher_variables)
+        model.fit(x, y, batch_size=16, epochs=1, verbose=0, shuffle=False)
+        self.assertTrue(all(changed(task, model.task_variables)))
+        self.assertFalse(any(changed(switcher, model.switcher_variables)))
+
+    def test_switcher_phase_updates_switcher_weights_only(self):
+        model = make_model()
+        x, y = make_data()
+        model.fit(x, y, batch_size=16, epochs=1, verbose=0, shuffle=False)
+        self.assertEqual(model.current_phase(), "switcher")
+        task, switcher = values(model.task_variables), values(model.switcher_variables)
+        history = model.fit(x, y, batch_size=16, epochs=1, verbose=0, shuffle=False)
+        self.assertFalse(any(changed(task, model.task_variables)))
+        self.assertTrue(any(changed(switcher, model.switcher_variables)))
+        self.assertEqual(history.history["phase"], [1.0])
+
+    def test_both_phases_minimise_the_compiled_loss(self):
+        x, y = make_data(n=16)
+        for phase_epochs in (0, 1):
+            model = make_model()
+            model.epochs_seen.assign(phase_epochs)
+            expected = model.compute_loss(x=x, y=y, y_pred=model(x), training=True)
+            logs = model.train_on_batch(x, y, return_dict=True)
+            self.assertAllClose(logs["loss"], expected, atol=1e-6)
+
+    def test_logs_show_sparsity_and_phase(self):
+        model = make_model(alternate=2)
+        x, y = make_data()
+        history = model.fit(x, y, batch_size=16, epochs=2, verbose=0)
+        self.assertIn("sparsity", history.history)
+        counted = sum(
+            layer.sparsity() * np.prod(layer.kernel.shape) for layer in model.switched_layers
+        ) / sum(np.prod(layer.kernel.shape) for layer in model.switched_layers)
+        self.assertBetween(counted, 0.05, 0.95)
+        self.assertEqual(int(model.steps_seen.numpy()), 8)
+
+    def test_step_alternation(self):
+        model = make_model(alternate=3)
+        x, y = make_data(n=16)
+        phases = [model.train_on_batch(x, y, return_dict=True)["phase"] for _ in range(7)]
+        self.assertEqual(phases, [0, 0, 0, 1, 1, 1, 0])
+
+    def test_warmup_trains_a_dense_model(self):
+        model = make_model(warmup_epochs=1)
+        x, y = make_data()
+        switcher = values(model.switcher_variables)
+        history = model.fit(x, y, batch_size=16, epochs=1, verbose=0)
+        self.assertEqual(history.history["phase"], [-1.0])
+        self.assertEqual(history.history["sparsity"], [0.0])
+        self.assertFalse(any(changed(switcher, model.switcher_variables)))
+        self.assertEqual(model.current_phase(), "task")
+
+    def test_save_load_predict_identical(self):
+        model = make_model()
+        x, y = make_data()
+        model.fit(x, y, batch_size=16, epochs=2, verbose=0)
+        path = self.get_temp_dir() + "/model.keras"
+        model.save(path)
+        loaded = keras.models.load_model(path)
+        self.assertIsInstance(loaded, SwitchedModel)
+        self.assertAllClose(loaded.predict(x, verbose=0), model.predict(x, verbose=0), atol=0, rtol=0)
+        self.assertEqual(loaded.schedule.get_config(), model.schedule.get_config())
+        self.assertEqual(int(loaded.epochs_seen.numpy()), 2)
+        self.assertEqual(
+            int(loaded.switcher_optimizer.iterations.numpy()),
+            int(model.switcher_optimizer.iterations.numpy()),
+        )
+
+    def test_resume_from_file_matches_uninterrupted_run(self):
+        x, y = make_data(n=96)
+        uninterrupted = make_model(alternate="epoch", seed=7)
+        uninterrupted.fit(x, y, batch_size=16, epochs=3, verbose=0, shuffle=False)
+
+        first = make_model(alternate="epoch", seed=7)
+        first.fit(x, y, batch_size=16, epochs=1, verbose=0, shuffle=False)
+        path = self.get_temp_dir() + "/half.keras"
+        first.save(path)
+        resumed = keras.models.load_model(path)
+        resumed.fit(x, y, batch_size=16, epochs=2, verbose=0, shuffle=False)
+
+        for a, b in zip(uninterrupted.weights, resumed.weights):
+            self.assertAllClose(a, b, atol=1e-6, msg=a.path)
+        for a, b in zip(uninterrupted.switcher_optimizer.variables, resumed.switcher_optimizer.variables):
+            self.assertAllClose(a, b, atol=1e-6)
+
+    def test_evaluate_and_predict_behave_as_in_keras(self):
+        model = make_model()
+        x, y = make_data()
+        loss, accuracy = model.evaluate(x, y, verbose=0)
+        self.assertBetween(accuracy, 0.0, 1.0)
+        self.assertEqual(model.predict(x, verbose=0).shape, (64, 2))
+
+
+def test_compile_without_switcher_optimizer_is_an_error():
+    model = make_model()
+    with pytest.raises(ValueError, match="switcher_optimizer"):
+        model.compile(optimizer="sgd", loss="mse")
+
+
+def test_one_optimizer_for_both_phases_is_an_error():
+    model = make_model()
+    optimizer = keras.optimizers.SGD()
+    with pytest.raises(ValueError, match="different optimizer instance"):
+        model.compile(optimizer=optimizer, switcher_optimizer=optimizer, loss="mse")
+
+
+@pytest.mark.parametrize(
+    "kwargs, argument",
+    [({"alternate": "batch"}, "alternate"), ({"alternate": 0}, "alternate"), ({"warmup_epochs": -1}, "warmup_epochs")],
+)
+def test_invalid_schedule_is_an_error(kwargs, argument):
+    with pytest.raises(ValueError, match=f"`{argument}`"):
+        AlternationSchedule(**kwargs)
