@@ -4,6 +4,13 @@ import argparse
 import os
 import sys
 
+import keras
+
+from keras_switcher import datasets, reporting, saving, training
+from keras_switcher.callbacks import MultiStepDecay
+from keras_switcher.switchers import UNetSwitcher
+from keras_switcher.training import SETTINGS
+
 
 def _alternate(value):
     return value if value == "epoch" else int(value)
@@ -32,16 +39,22 @@ def _parser():
         help="folder of the dataset's original files (default: tensorflow-datasets)",
     )
     train.add_argument("--model", default="lenet300100", choices=("lenet300100", "lenet5"))
+    train.add_argument(
+        "--setting",
+        default="adam",
+        choices=sorted(SETTINGS),
+        help="; ".join(f"{name}: {s.description}" for name, s in SETTINGS.items()),
+    )
     train.add_argument("--epochs", type=int, default=20)
-    train.add_argument("--batch-size", type=int, default=64)
+    train.add_argument("--batch-size", type=int, default=None, help="default: the setting's")
     train.add_argument("--train-split", default="train", help="e.g. 'train[:10000]'")
-    train.add_argument("--lr", type=float, default=0.1, help="task SGD learning rate")
-    train.add_argument("--switcher-lr", type=float, default=0.1)
+    train.add_argument("--lr", type=float, default=None, help="task learning rate")
+    train.add_argument("--switcher-lr", type=float, default=None)
     train.add_argument(
         "--alternate",
         type=_alternate,
-        default="epoch",
-        help="'epoch' or a number of steps per phase",
+        default=None,
+        help="'epoch' or a number of steps per phase (default: the setting's)",
     )
     train.add_argument("--warmup-epochs", type=int, default=0)
     train.add_argument("--switcher-depth", type=int, default=5)
@@ -61,18 +74,12 @@ def _parser():
 
 def train(args):
     """Runs `keras-switcher train` with parsed arguments."""
-    import keras
-
-    from keras_switcher import datasets, reporting, saving, training
-    from keras_switcher.callbacks import MultiStepDecay
-    from keras_switcher.switchers import UNetSwitcher
-
     saving.check_keras_path(args.output)
     keras.utils.set_random_seed(args.seed)
     train_data = datasets.load(
         args.dataset,
         split=args.train_split,
-        batch_size=args.batch_size,
+        batch_size=args.batch_size or SETTINGS[args.setting].batch_size,
         data_dir=args.data_dir,
         seed=args.seed,
     )
@@ -80,9 +87,10 @@ def train(args):
         args.dataset, split="test", batch_size=1000, data_dir=args.data_dir
     )
     input_shape = tuple(train_data.element_spec[0].shape[1:])
-    model = training.build_paper_model(
+    model = training.build_model(
         args.model,
         input_shape,
+        setting=args.setting,
         switcher=UNetSwitcher(
             depth=args.switcher_depth, base_channels=args.switcher_channels
         ),
