@@ -57,3 +57,58 @@ class MultiStepDecay(keras.callbacks.Callback):
 
     def _optimizers(self):
         return [self.model.optimizer, self.model.switcher_optimizer]
+
+
+class SparsityRamp(keras.callbacks.Callback):
+    """Raises every switcher's sparsity gradually to its `target_sparsity`.
+
+    The sparsity in use follows the cubic schedule of Zhu & Gupta (2017):
+    `target + (initial - target) * (1 - progress) ** 3`, with `progress`
+    going from 0 at `start_epoch` to 1 at `end_epoch`, updated every batch.
+    Applies to switchers built with a `target_sparsity` (an extension).
+    Epochs count from the model's `epochs_seen`, so a resumed run continues
+    the ramp where it stopped.
+
+    Args:
+        end_epoch: Epoch at which the target is reached.
+        start_epoch: Epoch at which the ramp starts.
+        initial: Sparsity at `start_epoch`, in `[0, 1)`.
+
+    Example:
+
+    >>> model.fit(data, epochs=20, callbacks=[SparsityRamp(end_epoch=10)])
+    """
+
+    def __init__(self, end_epoch, start_epoch=0, initial=0.0):
+        super().__init__()
+        if not 0 <= start_epoch < end_epoch:
+            raise ValueError(
+                "Received invalid values for `start_epoch` and `end_epoch`, "
+                "expected 0 <= start_epoch < end_epoch. Received: "
+                f"start_epoch={start_epoch}, end_epoch={end_epoch}"
+            )
+        if not 0 <= initial < 1:
+            raise ValueError(
+                "Received an invalid value for `initial`, expected a float in "
+                f"[0, 1). Received: initial={initial}"
+            )
+        self.end_epoch = end_epoch
+        self.start_epoch = start_epoch
+        self.initial = initial
+
+    def on_train_batch_begin(self, batch, logs=None):
+        steps = self.params.get("steps") or 1
+        epoch = int(self.model.epochs_seen.numpy()) + min(batch / steps, 1.0)
+        progress = (epoch - self.start_epoch) / (self.end_epoch - self.start_epoch)
+        remaining = (1.0 - min(max(progress, 0.0), 1.0)) ** 3
+        for switcher in _target_switchers(self.model):
+            target = switcher.target_sparsity
+            switcher.sparsity.assign(target + (self.initial - target) * remaining)
+
+
+def _target_switchers(model):
+    return [
+        layer.switcher
+        for layer in model.switched_layers
+        if getattr(layer.switcher, "target_sparsity", None) is not None
+    ]

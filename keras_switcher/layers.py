@@ -7,7 +7,7 @@ from keras import activations, constraints, initializers, ops, regularizers
 
 from keras_switcher import switchers
 
-_gates = {"enabled": True}
+_gate_source = {"enabled": True, "given": {}}
 
 
 @contextlib.contextmanager
@@ -16,12 +16,28 @@ def gates_disabled():
 
     `SwitchedModel` traces its dense warm-up step inside this scope.
     """
-    previous = _gates["enabled"]
-    _gates["enabled"] = False
+    previous = _gate_source["enabled"]
+    _gate_source["enabled"] = False
     try:
         yield
     finally:
-        _gates["enabled"] = previous
+        _gate_source["enabled"] = previous
+
+
+@contextlib.contextmanager
+def given_gates(gates):
+    """Within this scope, layers use the given gates instead of their switchers.
+
+    Args:
+        gates: Dict from `SwitchedDense` layer to a gate tensor of its
+            kernel's shape. `SwitchedModel` passes cached gates this way.
+    """
+    previous = _gate_source["given"]
+    _gate_source["given"] = {id(layer): gate for layer, gate in gates.items()}
+    try:
+        yield
+    finally:
+        _gate_source["given"] = previous
 
 
 @keras.saving.register_keras_serializable(package="keras_switcher")
@@ -145,8 +161,12 @@ class SwitchedDense(keras.layers.Layer):
 
     def call(self, inputs):
         kernel = self.kernel
-        if _gates["enabled"]:
-            gate = self._gate(kernel)
+        if _gate_source["enabled"]:
+            gate = _gate_source["given"].get(id(self))
+            if gate is None:
+                gate = self._gate(kernel)
+            else:
+                gate = ops.cast(gate, kernel.dtype)
             self.observed_sparsity.assign(
                 ops.mean(ops.cast(ops.less_equal(gate, 0), "float32"))
             )

@@ -10,7 +10,8 @@ from keras import ops
 
 from keras_switcher import schedule as schedule_lib
 from keras_switcher import reporting
-from keras_switcher.layers import gates_disabled
+from keras_switcher.gate_cache import GateCache
+from keras_switcher.layers import gates_disabled, given_gates
 from keras_switcher.switchers import Switcher
 
 
@@ -44,6 +45,16 @@ class SwitchedModel(keras.Model):
             `steps_per_execution > 1` the phase is chosen once per execution.
         warmup_epochs: Epochs at the start that train the task weights with
             the gates switched off, as plain dense layers.
+        freeze_switchers_after: `None`, or the number of epochs after which
+            only the task phase runs (an extension): the last epochs
+            fine-tune the task weights under fixed switchers.
+        gate_cache_steps: `None` (the authors' way) computes every gate in
+            every training step, and the task phase's gradient also flows
+            through the switchers into the kernels. A positive integer `N`
+            caches the gates (an extension, see `keras_switcher.gate_cache`):
+            the task phase recomputes them every `N` steps and the switcher
+            phase applies one switcher update per `N` accumulated steps, so
+            training costs little more than the plain dense model.
         *args, **kwargs: Arguments of `keras.Model` (`inputs`, `outputs`,
             `name`, ...).
 
@@ -55,9 +66,30 @@ class SwitchedModel(keras.Model):
     >>> model.compile(optimizer="sgd", switcher_optimizer="sgd", loss="mse")
     """
 
-    def __init__(self, *args, alternate="epoch", warmup_epochs=0, **kwargs):
+    def __init__(
+        self,
+        *args,
+        alternate="epoch",
+        warmup_epochs=0,
+        freeze_switchers_after=None,
+        gate_cache_steps=None,
+        **kwargs,
+    ):
         super().__init__(*args, **kwargs)
-        self.schedule = schedule_lib.AlternationSchedule(alternate, warmup_epochs)
+        self.schedule = schedule_lib.AlternationSchedule(
+            alternate, warmup_epochs, freeze_switchers_after
+        )
+        if gate_cache_steps is not None and (
+            not isinstance(gate_cache_steps, int)
+            or isinstance(gate_cache_steps, bool)
+            or gate_cache_steps <= 0
+        ):
+            raise ValueError(
+                "Received an invalid value for `gate_cache_steps`, expected "
+                "None or a positive integer. "
+                f"Received: gate_cache_steps={gate_cache_steps!r}"
+            )
+        self.gate_cache_steps = gate_cache_steps
         counter = functools.partial(
             keras.Variable,
             initializer=0,
@@ -69,6 +101,11 @@ class SwitchedModel(keras.Model):
         self.epochs_seen = counter(name="epochs_seen")
         self.steps_seen = counter(name="steps_seen")
         self.switcher_optimizer = None
+        self._gate_cache = None
+        if gate_cache_steps is not None:
+            self._gate_cache = GateCache(self.switched_layers, gate_cache_steps)
+            # Tracked, so that the cache is saved and restored with the model.
+            self.gate_cache_variables = self._gate_cache.variables()
 
     @property
     def switched_layers(self):
@@ -164,12 +201,21 @@ class SwitchedModel(keras.Model):
 
     def _phase_step(self, phase, data):
         x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
-        if phase == schedule_lib.SWITCHER:
-            variables, optimizer = self.switcher_variables, self.switcher_optimizer
+        cache = self._gate_cache if phase != schedule_lib.WARMUP else None
+        gates = cache.mapping() if cache else {}
+        # With a cache, the switcher phase only accumulates gate gradients.
+        accumulate = cache is not None and phase == schedule_lib.SWITCHER
+        if accumulate:
+            optimizer, targets = None, list(gates.values())
+        elif phase == schedule_lib.SWITCHER:
+            optimizer, targets = self.switcher_optimizer, self.switcher_variables
         else:
-            variables, optimizer = self.task_variables, self.optimizer
+            optimizer, targets = self.optimizer, self.task_variables
         with tf.GradientTape() as tape:
-            y_pred = self(x, training=True)
+            if accumulate:
+                tape.watch(targets)
+            with given_gates(gates):
+                y_pred = self(x, training=True)
             loss = self._compute_loss(
                 x=x, y=y, y_pred=y_pred, sample_weight=sample_weight, training=True
             )
@@ -177,9 +223,15 @@ class SwitchedModel(keras.Model):
                 keras.src.losses.loss.unscale_loss_for_distribution(loss),
                 sample_weight=tf.shape(tf.nest.flatten(x)[0])[0],
             )
-            scaled_loss = optimizer.scale_loss(loss)
-        gradients = tape.gradient(scaled_loss, variables)
-        optimizer.apply(gradients, variables)
+            if not accumulate:
+                loss = optimizer.scale_loss(loss)
+        gradients = tape.gradient(loss, targets)
+        if accumulate:
+            cache.accumulate(gradients)
+        else:
+            optimizer.apply(gradients, targets)
+        if cache and phase == schedule_lib.TASK:
+            cache.count_task_step()
         logs = self.compute_metrics(x, y, y_pred, sample_weight=sample_weight)
         if phase == schedule_lib.WARMUP:
             logs["sparsity"] = ops.zeros(())
@@ -212,10 +264,34 @@ class SwitchedModel(keras.Model):
             for phase in schedule_lib.PHASE_CODES
         }
 
+        cache = self._gate_cache
+        if cache is not None:
+            refresh = tf.function(cache.refresh)
+            apply = tf.function(
+                functools.partial(
+                    cache.apply,
+                    self.switcher_optimizer,
+                    self.switcher_variables,
+                    tf.GradientTape,
+                )
+            )
+
         def train_function(iterator):
             phase = self.current_phase()
+            if cache is not None and phase != schedule_lib.WARMUP:
+                if phase == schedule_lib.TASK and cache.pending():
+                    apply()
+                if cache.refresh_due(task_phase=phase == schedule_lib.TASK):
+                    refresh()
             with _phase_scope(phase):
-                return phase_functions[phase](iterator)
+                logs = phase_functions[phase](iterator)
+            if (
+                cache is not None
+                and phase == schedule_lib.SWITCHER
+                and cache.pending() >= cache.steps
+            ):
+                apply()
+            return logs
 
         self.train_function = train_function
         return train_function
@@ -244,6 +320,7 @@ class SwitchedModel(keras.Model):
     def get_config(self):
         config = super().get_config()
         config.update(self.schedule.get_config())
+        config["gate_cache_steps"] = self.gate_cache_steps
         return config
 
 

@@ -15,6 +15,9 @@ class AlternationSchedule:
             positive integer `N`: `N` task steps, then `N` switcher steps.
         warmup_epochs: Number of epochs at the start that train the task
             weights with the gates switched off (plain dense layers).
+        freeze_switchers_after: `None`, or the number of epochs after which
+            only the task phase runs, so the last epochs fine-tune the task
+            weights under switchers that no longer change (an extension).
 
     Example:
 
@@ -23,7 +26,7 @@ class AlternationSchedule:
     ['warmup', 'task', 'switcher', 'task']
     """
 
-    def __init__(self, alternate="epoch", warmup_epochs=0):
+    def __init__(self, alternate="epoch", warmup_epochs=0, freeze_switchers_after=None):
         valid_steps = (
             isinstance(alternate, int)
             and not isinstance(alternate, bool)
@@ -44,8 +47,20 @@ class AlternationSchedule:
                 "Received an invalid value for `warmup_epochs`, expected a "
                 f"non-negative integer. Received: warmup_epochs={warmup_epochs!r}"
             )
+        if freeze_switchers_after is not None and (
+            not isinstance(freeze_switchers_after, int)
+            or isinstance(freeze_switchers_after, bool)
+            or freeze_switchers_after <= warmup_epochs
+        ):
+            raise ValueError(
+                "Received an invalid value for `freeze_switchers_after`, "
+                "expected None or an integer number of epochs larger than "
+                f"`warmup_epochs` ({warmup_epochs}). "
+                f"Received: freeze_switchers_after={freeze_switchers_after!r}"
+            )
         self.alternate = alternate
         self.warmup_epochs = warmup_epochs
+        self.freeze_switchers_after = freeze_switchers_after
 
     def phase(self, epoch, step):
         """Returns the phase of a training step.
@@ -60,6 +75,8 @@ class AlternationSchedule:
         """
         if epoch < self.warmup_epochs:
             return WARMUP
+        if self.freeze_switchers_after is not None and epoch >= self.freeze_switchers_after:
+            return TASK
         if self.alternate == "epoch":
             position = epoch - self.warmup_epochs
         else:
@@ -67,4 +84,8 @@ class AlternationSchedule:
         return TASK if position % 2 == 0 else SWITCHER
 
     def get_config(self):
-        return {"alternate": self.alternate, "warmup_epochs": self.warmup_epochs}
+        return {
+            "alternate": self.alternate,
+            "warmup_epochs": self.warmup_epochs,
+            "freeze_switchers_after": self.freeze_switchers_after,
+        }

@@ -47,6 +47,16 @@ class UNetSwitcher(Switcher):
     With the defaults (`depth=5`, `base_channels=8`) this is the authors'
     network (channels 8 to 256, about 0.96 M parameters).
 
+    `target_sparsity` is an extension: the gate becomes
+    `ReLU(z - quantile(z, target_sparsity))`, where `z` is the last
+    normalised feature map, so that exactly that fraction of connections is
+    switched off (ties aside) while the switcher still learns which ones;
+    it is then divided by its mean over the kept connections, so the
+    kernel keeps its scale whatever the sparsity.
+    The fraction in use is the variable `sparsity`, which starts at
+    `target_sparsity`; `keras_switcher.callbacks.SparsityRamp` raises it
+    gradually instead.
+
     Args:
         depth: Number of 2x2 poolings in the encoder. Non-negative integer.
         base_channels: Channels of the first level, doubled at each level.
@@ -54,6 +64,9 @@ class UNetSwitcher(Switcher):
         epsilon: Small float added to the variance in the normalisation.
         kernel_initializer: Initializer of the convolution kernels. Defaults
             to He-normal over the fan-out, as the authors use.
+        target_sparsity: `None` (the authors' gate, whose sparsity is
+            learned freely) or the fraction of connections to switch off,
+            in `[0, 1)`.
         **kwargs: Base layer keyword arguments, such as `name`.
 
     Example:
@@ -70,9 +83,17 @@ class UNetSwitcher(Switcher):
         base_channels=8,
         epsilon=1e-5,
         kernel_initializer=None,
+        target_sparsity=None,
         **kwargs,
     ):
         super().__init__(**kwargs)
+        if target_sparsity is not None and not 0 <= target_sparsity < 1:
+            raise ValueError(
+                "Received an invalid value for `target_sparsity`, expected "
+                "None or a float in [0, 1). "
+                f"Received: target_sparsity={target_sparsity!r}"
+            )
+        self.target_sparsity = target_sparsity
         if not isinstance(depth, int) or isinstance(depth, bool) or depth < 0:
             raise ValueError(
                 "Received an invalid value for `depth`, expected a "
@@ -138,6 +159,13 @@ class UNetSwitcher(Switcher):
             self._decoder.append((upsample, merge))
             previous = width
         self._output_block = self._add_block("gate", (3, 3, previous, 1), 1)
+        if self.target_sparsity is not None:
+            self.sparsity = self.add_weight(
+                name="sparsity",
+                shape=(),
+                initializer=keras.initializers.Constant(self.target_sparsity),
+                trainable=False,
+            )
 
     def _conv_norm_relu(self, x, block):
         kernel, gamma, beta = block
@@ -164,8 +192,15 @@ class UNetSwitcher(Switcher):
             x = ops.conv_transpose(x, up_kernel, strides=2, padding="valid")
             x = ops.relu(_norm(x, up_gamma, up_beta, self.epsilon))
             x = self._conv_norm_relu(ops.concatenate([skip, x], axis=-1), merge)
-        gate = self._conv_norm_relu(x, self._output_block)
-        return gate[0, :rows, :cols, 0]
+        kernel, gamma, beta = self._output_block
+        scores = _norm(ops.conv(x, kernel, padding="same"), gamma, beta, self.epsilon)
+        scores = scores[0, :rows, :cols, 0]
+        if self.target_sparsity is None:
+            return ops.relu(scores)
+        gate = ops.relu(scores - ops.stop_gradient(ops.quantile(scores, self.sparsity)))
+        # Kept gates average 1, so the kernel keeps its scale at any sparsity.
+        kept = ops.maximum(ops.sum(ops.cast(gate > 0, gate.dtype)), 1.0)
+        return gate / ops.stop_gradient(ops.sum(gate) / kept)
 
     def get_config(self):
         config = super().get_config()
@@ -174,6 +209,7 @@ class UNetSwitcher(Switcher):
                 "depth": self.depth,
                 "base_channels": self.base_channels,
                 "epsilon": self.epsilon,
+                "target_sparsity": self.target_sparsity,
                 "kernel_initializer": keras.initializers.serialize(
                     self.kernel_initializer
                 ),
@@ -213,16 +249,24 @@ def get(identifier):
     )
 
 
-def fresh(identifier):
+def fresh(identifier, **overrides):
     """Returns a new, unbuilt switcher with the setting of `identifier`.
 
     Use it to give several layers the same setting without sharing weights.
 
     Args:
         identifier: Anything `get` accepts.
+        **overrides: Constructor arguments to change, e.g. `target_sparsity`.
 
     Returns:
         A new `Switcher` instance.
     """
     setting = keras.saving.serialize_keras_object(get(identifier))
+    unknown = set(overrides) - set(setting["config"])
+    if unknown:
+        raise ValueError(
+            f"Switcher {setting['class_name']} has no argument "
+            f"{sorted(unknown)}; it cannot take {overrides}."
+        )
+    setting["config"].update(overrides)
     return keras.saving.deserialize_keras_object(setting)

@@ -154,3 +154,65 @@ def test_one_optimizer_for_both_phases_is_an_error():
 def test_invalid_schedule_is_an_error(kwargs, argument):
     with pytest.raises(ValueError, match=f"`{argument}`"):
         AlternationSchedule(**kwargs)
+
+
+def cached_model(steps, batch_switcher_optimizer, seed=3):
+    keras.utils.set_random_seed(seed)
+    inputs = keras.Input((12,))
+    x = SwitchedDense(16, activation="relu", switcher=UNetSwitcher(depth=2, base_channels=4))(inputs)
+    outputs = SwitchedDense(2, activation="softmax", switcher=UNetSwitcher(depth=2, base_channels=4))(x)
+    model = SwitchedModel(inputs, outputs, gate_cache_steps=steps)
+    model.compile(
+        optimizer=keras.optimizers.SGD(0.1),
+        switcher_optimizer=batch_switcher_optimizer,
+        loss="sparse_categorical_crossentropy",
+    )
+    return model
+
+
+class GateCacheTest(testing.TestCase):
+    def test_accumulated_switcher_update_equals_one_large_batch_step(self):
+        x, y = make_data(n=64)
+        cached = cached_model(4, keras.optimizers.SGD(0.5))
+        reference = cached_model(None, keras.optimizers.SGD(0.5))
+        for model in (cached, reference):
+            model.epochs_seen.assign(1)  # Start in the switcher phase.
+        cached.fit(x, y, batch_size=16, epochs=1, verbose=0, shuffle=False)
+        reference.fit(x, y, batch_size=64, epochs=1, verbose=0, shuffle=False)
+        self.assertEqual(int(cached.switcher_optimizer.iterations.numpy()), 1)
+        for a, b in zip(cached.switcher_variables, reference.switcher_variables):
+            self.assertAllClose(a, b, atol=1e-5, msg=a.path)
+        # After the update the cache holds the new switchers' gates.
+        for layer, gate in zip(cached.switched_layers, cached._gate_cache.gates):
+            self.assertAllClose(gate, layer.gate(), atol=1e-6)
+
+    def test_task_phase_refreshes_gates_every_n_steps(self):
+        x, y = make_data(n=80)
+        model = cached_model(2, keras.optimizers.SGD(0.1))
+        switcher = values(model.switcher_variables)
+        refreshed = []
+        for _ in range(5):
+            before = model._gate_cache.gates[0].numpy().copy()
+            model.train_on_batch(x[:16], y[:16])
+            refreshed.append(not np.array_equal(before, model._gate_cache.gates[0].numpy()))
+        self.assertEqual(refreshed, [True, False, True, False, True])
+        self.assertFalse(any(changed(switcher, model.switcher_variables)))
+
+    def test_cached_model_saves_and_resumes(self):
+        x, y = make_data(n=96)
+        uninterrupted = cached_model(4, keras.optimizers.Adam(1e-3))
+        uninterrupted.fit(x, y, batch_size=16, epochs=3, verbose=0, shuffle=False)
+        first = cached_model(4, keras.optimizers.Adam(1e-3))
+        first.fit(x, y, batch_size=16, epochs=2, verbose=0, shuffle=False)
+        path = self.get_temp_dir() + "/cached.keras"
+        first.save(path)
+        resumed = keras.models.load_model(path)
+        self.assertEqual(resumed.gate_cache_steps, 4)
+        resumed.fit(x, y, batch_size=16, epochs=1, verbose=0, shuffle=False)
+        for a, b in zip(uninterrupted.weights, resumed.weights):
+            self.assertAllClose(a, b, atol=1e-6, msg=a.path)
+
+
+def test_invalid_gate_cache_steps_is_an_error():
+    with pytest.raises(ValueError, match="gate_cache_steps=0"):
+        cached_model(0, keras.optimizers.SGD())

@@ -69,3 +69,22 @@ def test_invalid_arguments_name_the_argument(kwargs, argument):
 def test_get_rejects_unknown_identifiers():
     with pytest.raises(ValueError, match="switcher='magic'"):
         switchers.get("magic")
+
+
+@pytest.mark.parametrize("target", [0.0, 0.5, 0.9, 0.98])
+def test_target_sparsity_is_met_and_kept_gates_average_one(target):
+    switcher = UNetSwitcher(depth=2, base_channels=4, target_sparsity=target)
+    gate = keras.ops.convert_to_numpy(switcher(keras.random.normal((200, 50), seed=4)))
+    assert abs(float((gate == 0).mean()) - target) < 0.002
+    assert np.isclose(gate[gate > 0].mean(), 1.0, atol=1e-4)
+
+
+def test_target_sparsity_must_be_a_fraction():
+    with pytest.raises(ValueError, match="target_sparsity=1.0"):
+        UNetSwitcher(target_sparsity=1.0)
+
+
+def test_fresh_overrides_and_rejects_unknown_arguments():
+    assert switchers.fresh(UNetSwitcher(depth=2), target_sparsity=0.9).target_sparsity == 0.9
+    with pytest.raises(ValueError, match="no argument"):
+        switchers.fresh(UNetSwitcher(), colour="red")

@@ -4,7 +4,7 @@ import os
 
 import keras
 
-from keras_switcher import switchers
+from keras_switcher import sparsity, switchers
 from keras_switcher.layers import SwitchedDense
 from keras_switcher.models import SwitchedModel
 
@@ -38,16 +38,40 @@ def model_input(input_tensor, input_shape):
     return input_tensor
 
 
-def head_dense(units, name, switched, switcher, **dense_kwargs):
+def head_sparsities(shapes, target_sparsity):
+    """Per-layer switcher targets for an overall `target_sparsity` of a head.
+
+    Args:
+        shapes: Kernel shapes of the head's switched layers.
+        target_sparsity: `None`, or the overall fraction of the head's
+            connections to switch off, spread with `erk_sparsities`.
+
+    Returns:
+        A list with one target (or `None`) per layer.
+    """
+    if target_sparsity is None:
+        return [None] * len(shapes)
+    return sparsity.erk_sparsities(shapes, target_sparsity)
+
+
+def head_dense(
+    units, name, switched, switcher, target_sparsity=None, **dense_kwargs
+):
     """A head layer: `SwitchedDense` with its own switcher, or plain `Dense`."""
     if switched:
+        overrides = {}
+        if target_sparsity is not None:
+            overrides["target_sparsity"] = target_sparsity
         return SwitchedDense(
-            units, name=name, switcher=switchers.fresh(switcher), **dense_kwargs
+            units,
+            name=name,
+            switcher=switchers.fresh(switcher, **overrides),
+            **dense_kwargs,
         )
     return keras.layers.Dense(units, name=name, **dense_kwargs)
 
 
-def finish(input_tensor, image_input, outputs, name, switched, weights, **schedule):
+def finish(input_tensor, image_input, outputs, name, switched, weights, **model_kwargs):
     """Wraps the graph in a `SwitchedModel` (or a plain `keras.Model`).
 
     Args:
@@ -57,7 +81,7 @@ def finish(input_tensor, image_input, outputs, name, switched, weights, **schedu
         name: Model name.
         switched: Whether the head is switched.
         weights: `None` or a weights file to load.
-        **schedule: `alternate` and `warmup_epochs` of the `SwitchedModel`.
+        **model_kwargs: Arguments of the `SwitchedModel`.
 
     Returns:
         The model.
@@ -67,7 +91,7 @@ def finish(input_tensor, image_input, outputs, name, switched, weights, **schedu
     else:
         inputs = image_input
     if switched:
-        model = SwitchedModel(inputs, outputs, name=name, **schedule)
+        model = SwitchedModel(inputs, outputs, name=name, **model_kwargs)
     else:
         model = keras.Model(inputs, outputs, name=name)
     if weights is not None:

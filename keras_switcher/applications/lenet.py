@@ -17,8 +17,8 @@ def LeNet300100(
     switched=True,
     kernel_initializer="glorot_uniform",
     use_bias=True,
-    alternate="epoch",
-    warmup_epochs=0,
+    target_sparsity=None,
+    **model_kwargs,
 ):
     """Instantiates LeNet-300-100, a 784-300-100-10 perceptron.
 
@@ -41,8 +41,12 @@ def LeNet300100(
             authors use `keras.initializers.RandomNormal(stddev=0.01)`.
         use_bias: Whether the fully connected layers have biases (the
             authors' have none).
-        alternate: Schedule of the returned `SwitchedModel`.
-        warmup_epochs: Dense warm-up epochs of the returned `SwitchedModel`.
+        target_sparsity: `None`, or the overall fraction of the fully
+            connected connections to switch off; it is spread over the
+            layers with `keras_switcher.sparsity.erk_sparsities` and set as
+            each switcher's `target_sparsity`.
+        **model_kwargs: Arguments of the returned `SwitchedModel`
+            (`alternate`, `warmup_epochs`, `gate_cache_steps`).
 
     Returns:
         A `SwitchedModel`, or a `keras.Model` when `switched=False`.
@@ -63,11 +67,19 @@ def LeNet300100(
         use_bias=use_bias,
     )
     x = keras.layers.Flatten(name="flatten")(image_input)
-    x = _common.head_dense(300, "fc1", activation="relu", **dense)(x)
-    x = _common.head_dense(100, "fc2", activation="relu", **dense)(x)
+    widths = [x.shape[-1], 300, 100] + ([classes] if include_top else [])
+    targets = _common.head_sparsities(
+        list(zip(widths[:-1], widths[1:])), target_sparsity
+    )
+    x = _common.head_dense(300, "fc1", activation="relu", target_sparsity=targets[0], **dense)(x)
+    x = _common.head_dense(100, "fc2", activation="relu", target_sparsity=targets[1], **dense)(x)
     if include_top:
         x = _common.head_dense(
-            classes, "predictions", activation=classifier_activation, **dense
+            classes,
+            "predictions",
+            activation=classifier_activation,
+            target_sparsity=targets[2],
+            **dense,
         )(x)
     return _common.finish(
         input_tensor,
@@ -76,8 +88,7 @@ def LeNet300100(
         name,
         switched,
         weights,
-        alternate=alternate,
-        warmup_epochs=warmup_epochs,
+        **model_kwargs,
     )
 
 
@@ -94,8 +105,8 @@ def LeNet5(
     switched=True,
     kernel_initializer="glorot_uniform",
     use_bias=True,
-    alternate="epoch",
-    warmup_epochs=0,
+    target_sparsity=None,
+    **model_kwargs,
 ):
     """Instantiates LeNet-5 as in Caffe: conv 20, conv 50, fc 500, fc classes.
 
@@ -119,8 +130,12 @@ def LeNet5(
         switched: `False` builds plain `Dense` layers for comparison.
         kernel_initializer: Initializer of the fully connected kernels.
         use_bias: Whether the fully connected layers have biases.
-        alternate: Schedule of the returned `SwitchedModel`.
-        warmup_epochs: Dense warm-up epochs (the authors use 4).
+        target_sparsity: `None`, or the overall fraction of the fully
+            connected connections to switch off, spread over the layers
+            with `keras_switcher.sparsity.erk_sparsities`.
+        **model_kwargs: Arguments of the returned `SwitchedModel`
+            (`alternate`, `warmup_epochs` (the authors use 4),
+            `gate_cache_steps`).
 
     Returns:
         A `SwitchedModel`, or a `keras.Model` when `switched=False` or
@@ -153,9 +168,18 @@ def LeNet5(
             use_bias=use_bias,
         )
         x = keras.layers.Flatten(name="flatten")(x)
-        x = _common.head_dense(500, "fc1", activation="relu", **dense)(x)
+        targets = _common.head_sparsities(
+            [(x.shape[-1], 500), (500, classes)], target_sparsity
+        )
         x = _common.head_dense(
-            classes, "predictions", activation=classifier_activation, **dense
+            500, "fc1", activation="relu", target_sparsity=targets[0], **dense
+        )(x)
+        x = _common.head_dense(
+            classes,
+            "predictions",
+            activation=classifier_activation,
+            target_sparsity=targets[1],
+            **dense,
         )(x)
     elif pooling == "avg":
         x = keras.layers.GlobalAveragePooling2D(name="avg_pool")(x)
@@ -168,6 +192,5 @@ def LeNet5(
         name,
         switched and include_top,
         weights,
-        alternate=alternate,
-        warmup_epochs=warmup_epochs,
+        **model_kwargs,
     )

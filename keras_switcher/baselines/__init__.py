@@ -1,0 +1,11 @@
+"""Peers to measure the switcher against: magnitude pruning and CKA-SR."""
+
+from keras_switcher.baselines.cka import CKAPenalty, linear_cka
+from keras_switcher.baselines.magnitude import (
+    GradualMagnitudePruning,
+    MaskConstraint,
+    apply_masks,
+    magnitude_masks,
+    prunable_layers,
+    remove_masks,
+)

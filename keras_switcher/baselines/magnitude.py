@@ -1,0 +1,184 @@
+"""Magnitude pruning of dense kernels, as compared by Stier, Darji & Granitzer (2021).
+
+Three ways to pick the weights to remove (arXiv 2107.12917):
+
+- `"blinded"` (class-blinded): one threshold on `|w|` over all layers;
+- `"uniform"` (class-uniform): the same fraction removed from every layer;
+- `"distribution"` (class-distribution): each layer's threshold is
+  `lambda * std(layer)`, with one `lambda` chosen for the overall sparsity.
+
+After pruning, the model is retrained with the masks held fixed by a kernel
+constraint (`apply_masks`), one-shot or with `GradualMagnitudePruning`.
+"""
+
+import keras
+import numpy as np
+
+METHODS = ("blinded", "uniform", "distribution")
+
+
+def prunable_layers(model):
+    """The `Dense` layers of a model, nested ones included."""
+    return [
+        layer
+        for layer in model._flatten_layers(include_self=False)
+        if isinstance(layer, keras.layers.Dense)
+    ]
+
+
+def _keep_count(sizes, sparsity):
+    return int(round((1.0 - sparsity) * sum(sizes)))
+
+
+def magnitude_masks(kernels, sparsity, method="blinded"):
+    """Masks keeping the largest-magnitude weights.
+
+    Args:
+        kernels: List of kernel arrays.
+        sparsity: Fraction of all weights to remove, in `[0, 1)`.
+        method: One of `"blinded"`, `"uniform"`, `"distribution"`.
+
+    Returns:
+        A list of boolean arrays, `True` for weights that stay.
+
+    Example:
+
+    >>> masks = magnitude_masks([np.array([[1., -3.], [0.5, 2.]])], 0.5)
+    >>> masks[0].tolist()
+    [[False, True], [False, True]]
+    """
+    if method not in METHODS:
+        raise ValueError(
+            f"Received an invalid value for `method`, expected one of {METHODS}. "
+            f"Received: method={method!r}"
+        )
+    if not 0 <= sparsity < 1:
+        raise ValueError(
+            "Received an invalid value for `sparsity`, expected a float in "
+            f"[0, 1). Received: sparsity={sparsity!r}"
+        )
+    magnitudes = [np.abs(np.asarray(kernel)) for kernel in kernels]
+    if method == "uniform":
+        masks = []
+        for magnitude in magnitudes:
+            keep = _keep_count([magnitude.size], sparsity)
+            masks.append(_top(magnitude.ravel(), keep).reshape(magnitude.shape))
+        return masks
+    if method == "distribution":
+        magnitudes = [m / (np.std(m) or 1.0) for m in magnitudes]
+    flat = np.concatenate([m.ravel() for m in magnitudes])
+    keep = _top(flat, _keep_count([m.size for m in magnitudes], sparsity))
+    masks, start = [], 0
+    for magnitude in magnitudes:
+        masks.append(keep[start : start + magnitude.size].reshape(magnitude.shape))
+        start += magnitude.size
+    return masks
+
+
+def _top(values, keep):
+    """Boolean mask of the `keep` largest values (ties broken by position)."""
+    mask = np.zeros(values.shape, bool)
+    if keep > 0:
+        mask[np.argpartition(-values, keep - 1)[:keep]] = True
+    return mask
+
+
+@keras.saving.register_keras_serializable(package="keras_switcher")
+class MaskConstraint(keras.constraints.Constraint):
+    """Holds pruned weights at zero after every optimiser update.
+
+    The mask lives in a variable, so a compiled training step sees it change
+    when `apply_masks` prunes again.
+
+    Args:
+        mask: Boolean or 0/1 array of the kernel's shape.
+    """
+
+    def __init__(self, mask):
+        self.mask = keras.Variable(
+            np.asarray(mask, dtype="float32"), trainable=False, name="pruning_mask"
+        )
+
+    def __call__(self, w):
+        return w * keras.ops.cast(self.mask, w.dtype)
+
+    def get_config(self):
+        return {"mask": keras.ops.convert_to_numpy(self.mask).tolist()}
+
+
+def apply_masks(layers, masks):
+    """Zeroes pruned weights and keeps them at zero during training.
+
+    Args:
+        layers: `Dense` layers.
+        masks: One boolean array per layer, from `magnitude_masks`.
+    """
+    for layer, mask in zip(layers, masks):
+        constraint = layer.kernel.constraint
+        if isinstance(constraint, MaskConstraint):
+            constraint.mask.assign(np.asarray(mask, dtype="float32"))
+        else:
+            constraint = MaskConstraint(mask)
+            layer.kernel.constraint = constraint
+        layer.kernel.assign(constraint(layer.kernel))
+
+
+def remove_masks(layers):
+    """Removes the mask constraints; pruned weights stay at zero."""
+    for layer in layers:
+        layer.kernel.constraint = None
+
+
+class GradualMagnitudePruning(keras.callbacks.Callback):
+    """Prunes a model's `Dense` layers gradually while it trains.
+
+    Every `frequency` steps between `start_epoch` and `end_epoch` the masks
+    are recomputed from the current weights at a sparsity that follows the
+    cubic schedule of Zhu & Gupta (2017); after `end_epoch` the last masks
+    stay fixed, so the remaining epochs retrain the pruned model.
+
+    Args:
+        sparsity: Final fraction of weights removed.
+        end_epoch: Epoch at which the final sparsity is reached.
+        start_epoch: Epoch at which pruning starts.
+        method: One of `"blinded"`, `"uniform"`, `"distribution"`.
+        frequency: Steps between mask updates.
+        layers: The `Dense` layers to prune; default all of the model's.
+    """
+
+    def __init__(
+        self, sparsity, end_epoch, start_epoch=0, method="blinded", frequency=100, layers=None
+    ):
+        super().__init__()
+        magnitude_masks([np.ones(1)], sparsity, method)  # Validates both.
+        self.sparsity = sparsity
+        self.end_epoch = end_epoch
+        self.start_epoch = start_epoch
+        self.method = method
+        self.frequency = frequency
+        self.layers = layers
+        self._epoch = 0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch = epoch
+
+    def on_train_batch_begin(self, batch, logs=None):
+        if self._epoch >= self.end_epoch or batch % self.frequency:
+            return
+        steps = self.params.get("steps") or 1
+        progress = (self._epoch + batch / steps - self.start_epoch) / (
+            self.end_epoch - self.start_epoch
+        )
+        if progress < 0:
+            return
+        current = self.sparsity * (1.0 - (1.0 - min(progress, 1.0)) ** 3)
+        self._prune(current)
+
+    def on_epoch_end(self, epoch, logs=None):
+        if epoch + 1 == self.end_epoch:
+            self._prune(self.sparsity)
+
+    def _prune(self, sparsity):
+        layers = self.layers or prunable_layers(self.model)
+        masks = magnitude_masks([layer.kernel.numpy() for layer in layers], sparsity, self.method)
+        apply_masks(layers, masks)
