@@ -14,17 +14,16 @@ import os
 import keras
 
 from keras_switcher import datasets, report, training
-from keras_switcher.callbacks import MultiStepDecay
 
 from _common import SHARED_DATA, EpochTimer, machine, write_results
 
 
-def train(model, train_data, test_data, epochs):
+def train(model, train_data, test_data, epochs, setting):
     timer = EpochTimer()
     milestones = [round(0.5 * epochs), round(0.75 * epochs)]
     callbacks = [timer]
     if hasattr(model, "switcher_optimizer"):
-        callbacks.append(MultiStepDecay(milestones))
+        callbacks += training.training_callbacks(setting, epochs)
     else:
         callbacks.append(
             keras.callbacks.LearningRateScheduler(
@@ -51,9 +50,9 @@ def main():
     for switched in (False, True):
         keras.utils.set_random_seed(args.seed)
         model = training.build_model(
-            "lenet300100", (28, 28, 1), setting=args.setting, switched=switched
+            "lenet300100", (28, 28, 1), args.epochs, setting=args.setting, switched=switched
         )
-        accuracy, timer = train(model, train_data, test_data, args.epochs)
+        accuracy, timer = train(model, train_data, test_data, args.epochs, args.setting)
         runs["switched" if switched else "dense"] = (model, accuracy, timer)
 
     dense_seconds = runs["dense"][2].steady_seconds()

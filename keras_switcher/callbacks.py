@@ -1,6 +1,7 @@
 """Callbacks for `SwitchedModel` training."""
 
 import keras
+import numpy as np
 
 
 class MultiStepDecay(keras.callbacks.Callback):
@@ -60,26 +61,33 @@ class MultiStepDecay(keras.callbacks.Callback):
 
 
 class SparsityRamp(keras.callbacks.Callback):
-    """Raises every switcher's sparsity gradually to its `target_sparsity`.
+    """Raises the switchers' sparsity gradually to their targets.
 
-    The sparsity in use follows the cubic schedule of Zhu & Gupta (2017):
-    `target + (initial - target) * (1 - progress) ** 3`, with `progress`
-    going from 0 at `start_epoch` to 1 at `end_epoch`, updated every batch.
-    Applies to switchers built with a `target_sparsity` (an extension).
-    Epochs count from the model's `epochs_seen`, so a resumed run continues
-    the ramp where it stopped.
+    The overall sparsity in use follows the cubic schedule of Zhu & Gupta
+    (2017): `target + (initial - target) * (1 - progress) ** 3`, with
+    `progress` going from 0 at `start_epoch` to 1 at `end_epoch`, where
+    `target` is the overall sparsity that the switchers' `target_sparsity`
+    values add up to. Applies to switchers built with a `target_sparsity`
+    (an extension). Epochs count from the model's `epochs_seen`, so a
+    resumed run continues the ramp where it stopped.
 
     Args:
         end_epoch: Epoch at which the target is reached.
         start_epoch: Epoch at which the ramp starts.
         initial: Sparsity at `start_epoch`, in `[0, 1)`.
+        allocation: How the overall sparsity is shared among layers:
+            `"fixed"` keeps the proportions of the switchers' targets;
+            `"magnitude"` gives each layer the share that one global
+            threshold on the kernels' magnitudes would remove (the
+            class-blinded split of Stier et al.), recomputed at each update.
+        frequency: Steps between updates.
 
     Example:
 
     >>> model.fit(data, epochs=20, callbacks=[SparsityRamp(end_epoch=10)])
     """
 
-    def __init__(self, end_epoch, start_epoch=0, initial=0.0):
+    def __init__(self, end_epoch, start_epoch=0, initial=0.0, allocation="fixed", frequency=1):
         super().__init__()
         if not 0 <= start_epoch < end_epoch:
             raise ValueError(
@@ -92,23 +100,41 @@ class SparsityRamp(keras.callbacks.Callback):
                 "Received an invalid value for `initial`, expected a float in "
                 f"[0, 1). Received: initial={initial}"
             )
+        if allocation not in ("fixed", "magnitude"):
+            raise ValueError(
+                "Received an invalid value for `allocation`, expected 'fixed' "
+                f"or 'magnitude'. Received: allocation={allocation!r}"
+            )
         self.end_epoch = end_epoch
         self.start_epoch = start_epoch
         self.initial = initial
+        self.allocation = allocation
+        self.frequency = frequency
 
     def on_train_batch_begin(self, batch, logs=None):
+        if batch % self.frequency:
+            return
+        layers = [
+            layer
+            for layer in self.model.switched_layers
+            if getattr(layer.switcher, "target_sparsity", None) is not None
+        ]
+        if not layers:
+            return
         steps = self.params.get("steps") or 1
         epoch = int(self.model.epochs_seen.numpy()) + min(batch / steps, 1.0)
         progress = (epoch - self.start_epoch) / (self.end_epoch - self.start_epoch)
         remaining = (1.0 - min(max(progress, 0.0), 1.0)) ** 3
-        for switcher in _target_switchers(self.model):
-            target = switcher.target_sparsity
-            switcher.sparsity.assign(target + (self.initial - target) * remaining)
-
-
-def _target_switchers(model):
-    return [
-        layer.switcher
-        for layer in model.switched_layers
-        if getattr(layer.switcher, "target_sparsity", None) is not None
-    ]
+        sizes = np.array([np.prod(layer.kernel.shape) for layer in layers])
+        targets = np.array([layer.switcher.target_sparsity for layer in layers])
+        if self.allocation == "fixed":
+            shares = targets + (self.initial - targets) * remaining
+        else:
+            overall = float(targets @ sizes / sizes.sum())
+            overall = overall + (self.initial - overall) * remaining
+            kernels = [np.abs(keras.ops.convert_to_numpy(layer.kernel)) for layer in layers]
+            threshold = np.quantile(np.concatenate([k.ravel() for k in kernels]), overall)
+            shares = np.array([float((k <= threshold).mean()) for k in kernels])
+            shares = np.minimum(shares, 1.0 - 1.0 / sizes)  # Keep one connection.
+        for layer, share in zip(layers, shares):
+            layer.switcher.sparsity.assign(share)

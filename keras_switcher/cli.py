@@ -7,8 +7,6 @@ import sys
 import keras
 
 from keras_switcher import datasets, reporting, saving, training
-from keras_switcher.callbacks import MultiStepDecay
-from keras_switcher.switchers import UNetSwitcher
 from keras_switcher.training import SETTINGS
 
 
@@ -57,8 +55,12 @@ def _parser():
         help="'epoch' or a number of steps per phase (default: the setting's)",
     )
     train.add_argument("--warmup-epochs", type=int, default=0)
-    train.add_argument("--switcher-depth", type=int, default=5)
-    train.add_argument("--switcher-channels", type=int, default=8)
+    train.add_argument(
+        "--target-sparsity",
+        type=float,
+        default=None,
+        help="overall sparsity of the switched layers (default: learned freely)",
+    )
     train.add_argument(
         "--decay-at",
         type=float,
@@ -90,20 +92,18 @@ def train(args):
     model = training.build_model(
         args.model,
         input_shape,
+        args.epochs,
         setting=args.setting,
-        switcher=UNetSwitcher(
-            depth=args.switcher_depth, base_channels=args.switcher_channels
-        ),
+        target_sparsity=args.target_sparsity,
         alternate=args.alternate,
         warmup_epochs=args.warmup_epochs,
         learning_rate=args.lr,
         switcher_learning_rate=args.switcher_lr,
     )
-    milestones = sorted({round(f * args.epochs) for f in args.decay_at})
     model.fit(
         train_data,
         epochs=args.epochs,
-        callbacks=[MultiStepDecay(milestones)],
+        callbacks=training.training_callbacks(args.setting, args.epochs, args.decay_at),
         shuffle=False,  # The dataset reshuffles itself each epoch.
         verbose=args.verbose,
     )

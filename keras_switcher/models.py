@@ -40,8 +40,9 @@ class SwitchedModel(keras.Model):
 
     Args:
         alternate: `"epoch"` (the authors' schedule: task phase in even
-            epochs, switcher phase in odd ones) or a positive integer `N`
-            for `N` task steps followed by `N` switcher steps. With
+            epochs, switcher phase in odd ones), a positive integer `N`
+            for `N` task steps followed by `N` switcher steps, or a pair
+            `(task_steps, switcher_steps)` (an extension). With
             `steps_per_execution > 1` the phase is chosen once per execution.
         warmup_epochs: Epochs at the start that train the task weights with
             the gates switched off, as plain dense layers.

@@ -11,8 +11,9 @@ class AlternationSchedule:
 
     Args:
         alternate: `"epoch"` for whole-epoch alternation (the authors':
-            task phase in even epochs, switcher phase in odd epochs), or a
-            positive integer `N`: `N` task steps, then `N` switcher steps.
+            task phase in even epochs, switcher phase in odd epochs), a
+            positive integer `N` for `N` task steps then `N` switcher steps,
+            or a pair `(task_steps, switcher_steps)`.
         warmup_epochs: Number of epochs at the start that train the task
             weights with the gates switched off (plain dense layers).
         freeze_switchers_after: `None`, or the number of epochs after which
@@ -27,17 +28,18 @@ class AlternationSchedule:
     """
 
     def __init__(self, alternate="epoch", warmup_epochs=0, freeze_switchers_after=None):
-        valid_steps = (
-            isinstance(alternate, int)
-            and not isinstance(alternate, bool)
-            and alternate > 0
-        )
-        if alternate != "epoch" and not valid_steps:
-            raise ValueError(
-                "Received an invalid value for `alternate`, expected 'epoch' "
-                "or a positive integer number of steps. "
-                f"Received: alternate={alternate!r}"
-            )
+        if alternate != "epoch":
+            steps = alternate if isinstance(alternate, (tuple, list)) else (alternate,)
+            if len(steps) not in (1, 2) or not all(
+                isinstance(n, int) and not isinstance(n, bool) and n > 0 for n in steps
+            ):
+                raise ValueError(
+                    "Received an invalid value for `alternate`, expected "
+                    "'epoch', a positive integer number of steps or a pair "
+                    "(task_steps, switcher_steps). "
+                    f"Received: alternate={alternate!r}"
+                )
+            alternate = steps[0] if len(steps) == 1 else tuple(steps)
         if (
             not isinstance(warmup_epochs, int)
             or isinstance(warmup_epochs, bool)
@@ -78,10 +80,11 @@ class AlternationSchedule:
         if self.freeze_switchers_after is not None and epoch >= self.freeze_switchers_after:
             return TASK
         if self.alternate == "epoch":
-            position = epoch - self.warmup_epochs
-        else:
-            position = step // self.alternate
-        return TASK if position % 2 == 0 else SWITCHER
+            return TASK if (epoch - self.warmup_epochs) % 2 == 0 else SWITCHER
+        task_steps, switcher_steps = (
+            self.alternate if isinstance(self.alternate, tuple) else (self.alternate,) * 2
+        )
+        return TASK if step % (task_steps + switcher_steps) < task_steps else SWITCHER
 
     def get_config(self):
         return {

@@ -21,6 +21,12 @@ class Switcher(keras.layers.Layer):
         return tuple(kernel_shape)
 
 
+def _standardise(x, epsilon):
+    """Shifts and scales `x` to zero mean and unit variance."""
+    mean, variance = ops.moments(x, axes=list(range(len(x.shape))))
+    return (x - mean) * ops.rsqrt(variance + epsilon)
+
+
 def _norm(x, gamma, beta, epsilon):
     """Normalises each feature map with its own statistics (one image)."""
     mean, variance = ops.moments(x, axes=[1, 2], keepdims=True)
@@ -67,6 +73,13 @@ class UNetSwitcher(Switcher):
         target_sparsity: `None` (the authors' gate, whose sparsity is
             learned freely) or the fraction of connections to switch off,
             in `[0, 1)`.
+        gate: `"relu"` (the authors' `ReLU` of the scores, which also
+            rescales the kept weights) or `"binary"` (an extension: a 0/1
+            mask, trained with a straight-through gradient).
+        magnitude_prior: If `True` (an extension), the normalised weight
+            magnitude is added to the network's scores, and the network's
+            last normalisation starts at zero: the gate starts as magnitude
+            pruning and the network learns corrections to it.
         **kwargs: Base layer keyword arguments, such as `name`.
 
     Example:
@@ -84,9 +97,18 @@ class UNetSwitcher(Switcher):
         epsilon=1e-5,
         kernel_initializer=None,
         target_sparsity=None,
+        gate="relu",
+        magnitude_prior=False,
         **kwargs,
     ):
         super().__init__(**kwargs)
+        if gate not in ("relu", "binary"):
+            raise ValueError(
+                "Received an invalid value for `gate`, expected 'relu' or "
+                f"'binary'. Received: gate={gate!r}"
+            )
+        self.gate = gate
+        self.magnitude_prior = bool(magnitude_prior)
         if target_sparsity is not None and not 0 <= target_sparsity < 1:
             raise ValueError(
                 "Received an invalid value for `target_sparsity`, expected "
@@ -123,14 +145,14 @@ class UNetSwitcher(Switcher):
             )
         )
 
-    def _add_block(self, name, kernel_shape, out_channels):
+    def _add_block(self, name, kernel_shape, out_channels, gamma_initializer="ones"):
         kernel = self.add_weight(
             name=f"{name}_kernel",
             shape=kernel_shape,
             initializer=self.kernel_initializer,
         )
         gamma = self.add_weight(
-            name=f"{name}_gamma", shape=(out_channels,), initializer="ones"
+            name=f"{name}_gamma", shape=(out_channels,), initializer=gamma_initializer
         )
         beta = self.add_weight(
             name=f"{name}_beta", shape=(out_channels,), initializer="zeros"
@@ -158,7 +180,7 @@ class UNetSwitcher(Switcher):
             merge = self._add_block(f"merge{level}", (3, 3, 2 * width, width), width)
             self._decoder.append((upsample, merge))
             previous = width
-        self._output_block = self._add_block("gate", (3, 3, previous, 1), 1)
+        self._output_block = self._build_output_block(previous)
         if self.target_sparsity is not None:
             self.sparsity = self.add_weight(
                 name="sparsity",
@@ -167,12 +189,23 @@ class UNetSwitcher(Switcher):
                 trainable=False,
             )
 
+    def _build_output_block(self, channels):
+        # With the magnitude prior, the network's scores start at zero and
+        # the gate starts as magnitude pruning.
+        return self._add_block(
+            "gate",
+            (3, 3, channels, 1),
+            1,
+            gamma_initializer="zeros" if self.magnitude_prior else "ones",
+        )
+
     def _conv_norm_relu(self, x, block):
         kernel, gamma, beta = block
         x = ops.conv(x, kernel, padding="same")
         return ops.relu(_norm(x, gamma, beta, self.epsilon))
 
-    def call(self, kernel):
+    def _features(self, kernel):
+        """The decoder's last feature map, cropped to `(1, rows, cols, C)`."""
         rows, cols = kernel.shape
         multiple = 2**self.depth
         image = ops.reshape(kernel, (1, rows, cols, 1))
@@ -192,15 +225,34 @@ class UNetSwitcher(Switcher):
             x = ops.conv_transpose(x, up_kernel, strides=2, padding="valid")
             x = ops.relu(_norm(x, up_gamma, up_beta, self.epsilon))
             x = self._conv_norm_relu(ops.concatenate([skip, x], axis=-1), merge)
-        kernel, gamma, beta = self._output_block
-        scores = _norm(ops.conv(x, kernel, padding="same"), gamma, beta, self.epsilon)
-        scores = scores[0, :rows, :cols, 0]
-        if self.target_sparsity is None:
-            return ops.relu(scores)
-        gate = ops.relu(scores - ops.stop_gradient(ops.quantile(scores, self.sparsity)))
-        # Kept gates average 1, so the kernel keeps its scale at any sparsity.
-        kept = ops.maximum(ops.sum(ops.cast(gate > 0, gate.dtype)), 1.0)
-        return gate / ops.stop_gradient(ops.sum(gate) / kept)
+        return x[:, :rows, :cols, :]
+
+    def _scores(self, features, kernel):
+        """Normalised scores of the connections, before thresholding."""
+        out_kernel, gamma, beta = self._output_block
+        scores = _norm(ops.conv(features, out_kernel, padding="same"), gamma, beta, self.epsilon)
+        scores = scores[0, :, :, 0]
+        if self.magnitude_prior:
+            scores = scores + _standardise(ops.abs(kernel), self.epsilon)
+        return scores
+
+    def call(self, kernel):
+        scores = self._scores(self._features(kernel), kernel)
+        threshold = 0.0
+        if self.target_sparsity is not None:
+            threshold = ops.stop_gradient(ops.quantile(scores, self.sparsity))
+        if self.gate == "binary":
+            mask = ops.cast(scores > threshold, scores.dtype)
+            # Straight-through: the value is the mask, the gradient flows to
+            # the scores as if the gate were the identity.
+            gate = mask + (scores - ops.stop_gradient(scores))
+        else:
+            gate = ops.relu(scores - threshold)
+            if self.target_sparsity is not None:
+                # Kept gates average 1: the kernel keeps its scale at any sparsity.
+                kept = ops.maximum(ops.sum(ops.cast(gate > 0, gate.dtype)), 1.0)
+                gate = gate / ops.stop_gradient(ops.sum(gate) / kept)
+        return ops.broadcast_to(gate, kernel.shape)
 
     def get_config(self):
         config = super().get_config()
@@ -210,12 +262,54 @@ class UNetSwitcher(Switcher):
                 "base_channels": self.base_channels,
                 "epsilon": self.epsilon,
                 "target_sparsity": self.target_sparsity,
+                "gate": self.gate,
+                "magnitude_prior": self.magnitude_prior,
                 "kernel_initializer": keras.initializers.serialize(
                     self.kernel_initializer
                 ),
             }
         )
         return config
+
+
+@keras.saving.register_keras_serializable(package="keras_switcher")
+class NeuronSwitcher(UNetSwitcher):
+    """Switches whole input neurons: one gate per row of the kernel.
+
+    The neuron-level variant of Liu, Duan, Han et al. (2021, arXiv
+    2110.05954): the same U-Net reads the kernel; its last feature map is
+    averaged over each row (where the authors use a convolution spanning the
+    row, whose size would tie the switcher to one layer width) and a 1x1
+    projection, normalisation and the gate give one value per input neuron.
+    The gate is returned broadcast to the kernel's shape, so a switched-off
+    neuron is a zero row. With `magnitude_prior`, the standardised L2 norm of
+    each row is added to the scores. Takes the arguments of `UNetSwitcher`;
+    `target_sparsity` is then the fraction of input neurons switched off.
+
+    Example:
+
+    >>> gate = NeuronSwitcher(depth=2, target_sparsity=0.5)(keras.random.normal((8, 3)))
+    >>> [float(row.max()) for row in keras.ops.convert_to_numpy(gate)].count(0.0)
+    4
+    """
+
+    def _build_output_block(self, channels):
+        return self._add_block(
+            "neuron_gate",
+            (1, 1, channels, 1),
+            1,
+            gamma_initializer="zeros" if self.magnitude_prior else "ones",
+        )
+
+    def _scores(self, features, kernel):
+        out_kernel, gamma, beta = self._output_block
+        rows = ops.mean(features, axis=2, keepdims=True)  # (1, rows, 1, C)
+        scores = _norm(ops.conv(rows, out_kernel), gamma, beta, self.epsilon)
+        scores = scores[0, :, :, 0]  # (rows, 1)
+        if self.magnitude_prior:
+            norms = ops.sqrt(ops.sum(ops.square(kernel), axis=1, keepdims=True))
+            scores = scores + _standardise(norms, self.epsilon)
+        return scores
 
 
 def get(identifier):

@@ -1,11 +1,12 @@
 """Named training settings, shared by the command line and the benchmarks."""
 
 import dataclasses
-from typing import Callable
+from typing import Callable, Optional
 
 import keras
 
 from keras_switcher import applications
+from keras_switcher.callbacks import MultiStepDecay, SparsityRamp
 from keras_switcher.switchers import UNetSwitcher
 
 BUILDERS = {
@@ -16,19 +17,25 @@ BUILDERS = {
 
 @dataclasses.dataclass(frozen=True)
 class Setting:
-    """How to initialise and train a switched model.
+    """How to build and train a switched model.
 
     Attributes:
         description: One line for help texts and result tables.
         kernel_initializer: Factory of the fully connected kernels' initializer.
         use_bias: Whether the fully connected layers have biases.
-        optimizer: Factory of the task optimiser, given a learning rate.
-        switcher_optimizer: Factory of the switcher optimiser, given a
-            learning rate.
+        optimizer: Optimiser class of the task weights.
+        switcher_optimizer: Optimiser class of the switchers.
         learning_rate: Default task learning rate.
         switcher_learning_rate: Default switcher learning rate.
+        switcher: Factory of the switcher setting.
         alternate: Alternation schedule, see `SwitchedModel`.
+        gate_cache_steps: See `SwitchedModel`.
         batch_size: Default batch size.
+        ramp_fraction: With a target sparsity, the fraction of the epochs
+            over which `SparsityRamp` raises it; `None` starts at the target.
+        ramp_allocation: `SparsityRamp`'s split of the sparsity among layers.
+        freeze_fraction: Fraction of the epochs after which the switchers
+            stop training; `None` never.
     """
 
     description: str
@@ -38,15 +45,20 @@ class Setting:
     switcher_optimizer: Callable
     learning_rate: float
     switcher_learning_rate: float
+    switcher: Callable = UNetSwitcher
     alternate: object = "epoch"
+    gate_cache_steps: Optional[int] = None
     batch_size: int = 64
+    ramp_fraction: Optional[float] = None
+    ramp_allocation: str = "fixed"
+    freeze_fraction: Optional[float] = None
 
 
 SETTINGS = {
     "paper": Setting(
         description=(
-            "authors' code: N(0, 0.01) kernels without bias, plain SGD 0.1 "
-            "for both phases, whole-epoch alternation"
+            "authors' code: U-Net ReLU gate, N(0, 0.01) kernels without bias, "
+            "plain SGD 0.1 for both phases, whole-epoch alternation"
         ),
         kernel_initializer=lambda: keras.initializers.RandomNormal(stddev=0.01),
         use_bias=False,
@@ -57,8 +69,8 @@ SETTINGS = {
     ),
     "adam": Setting(
         description=(
-            "Glorot kernels with bias, Adam 1e-3 for both phases, "
-            "whole-epoch alternation"
+            "authors' U-Net ReLU gate and whole-epoch alternation; Glorot "
+            "kernels with bias, Adam 1e-3 for both phases"
         ),
         kernel_initializer=lambda: "glorot_uniform",
         use_bias=True,
@@ -67,16 +79,49 @@ SETTINGS = {
         learning_rate=1e-3,
         switcher_learning_rate=1e-3,
     ),
+    "recommended": Setting(
+        description=(
+            "binary gate on magnitude-prior scores from a light U-Net "
+            "(depth 3, 4 channels), gates cached for 100 steps, 200 task / 20 "
+            "switcher steps, Adam 1e-3, target sparsity ramped over 50% of the "
+            "epochs with a class-blinded split, switchers frozen for the last 25%"
+        ),
+        kernel_initializer=lambda: "glorot_uniform",
+        use_bias=True,
+        optimizer=keras.optimizers.Adam,
+        switcher_optimizer=keras.optimizers.Adam,
+        learning_rate=1e-3,
+        switcher_learning_rate=1e-3,
+        switcher=lambda: UNetSwitcher(
+            depth=3, base_channels=4, gate="binary", magnitude_prior=True
+        ),
+        alternate=(200, 20),
+        gate_cache_steps=100,
+        ramp_fraction=0.5,
+        ramp_allocation="magnitude",
+        freeze_fraction=0.75,
+    ),
 }
+
+
+def _setting(name):
+    if name not in SETTINGS:
+        raise ValueError(
+            f"Received an invalid value for `setting`, expected one of "
+            f"{sorted(SETTINGS)}. Received: setting={name!r}"
+        )
+    return SETTINGS[name]
 
 
 def build_model(
     builder_name,
     input_shape,
+    epochs,
     classes=10,
     setting="paper",
     switched=True,
     switcher=None,
+    target_sparsity=None,
     learning_rate=None,
     switcher_learning_rate=None,
     alternate=None,
@@ -87,11 +132,15 @@ def build_model(
     Args:
         builder_name: A key of `BUILDERS`.
         input_shape: Image shape without the batch axis.
+        epochs: Number of epochs the model will train (sets when the
+            switchers freeze).
         classes: Number of classes.
         setting: A key of `SETTINGS`.
         switched: `False` builds the same model with plain `Dense` layers,
             trained by the task optimiser alone.
-        switcher: Switcher setting, `None` for the authors' U-Net.
+        switcher: Switcher setting; `None` keeps the setting's.
+        target_sparsity: Overall sparsity of the fully connected layers;
+            `None` lets the switchers learn it.
         learning_rate: Task learning rate; `None` keeps the setting's.
         switcher_learning_rate: Switcher learning rate; `None` keeps the
             setting's.
@@ -106,21 +155,27 @@ def build_model(
             f"Received an invalid value for `model`, expected one of "
             f"{sorted(BUILDERS)}. Received: model={builder_name!r}"
         )
-    if setting not in SETTINGS:
-        raise ValueError(
-            f"Received an invalid value for `setting`, expected one of "
-            f"{sorted(SETTINGS)}. Received: setting={setting!r}"
+    chosen = _setting(setting)
+    model_kwargs = {}
+    if switched:
+        freeze = None
+        if chosen.freeze_fraction is not None:
+            freeze = max(round(chosen.freeze_fraction * epochs), warmup_epochs + 1)
+        model_kwargs = dict(
+            alternate=alternate or chosen.alternate,
+            warmup_epochs=warmup_epochs,
+            gate_cache_steps=chosen.gate_cache_steps,
+            freeze_switchers_after=freeze,
         )
-    chosen = SETTINGS[setting]
     model = BUILDERS[builder_name](
         input_shape=input_shape,
         classes=classes,
         switched=switched,
-        switcher=switcher if switcher is not None else UNetSwitcher(),
+        switcher=switcher if switcher is not None else chosen.switcher(),
         kernel_initializer=chosen.kernel_initializer(),
         use_bias=chosen.use_bias,
-        alternate=alternate or chosen.alternate,
-        warmup_epochs=warmup_epochs,
+        target_sparsity=target_sparsity,
+        **model_kwargs,
     )
     compile_args = dict(
         optimizer=chosen.optimizer(learning_rate or chosen.learning_rate),
@@ -133,3 +188,28 @@ def build_model(
         )
     model.compile(**compile_args)
     return model
+
+
+def training_callbacks(setting, epochs, decay_at=(0.5, 0.75)):
+    """Callbacks of a setting: learning-rate decay and the sparsity ramp.
+
+    Args:
+        setting: A key of `SETTINGS`.
+        epochs: Number of epochs of the run.
+        decay_at: Fractions of the epochs at which both learning rates drop
+            tenfold (the authors' MNIST schedule: 50% and 75%).
+
+    Returns:
+        A list of callbacks for a `SwitchedModel`'s `fit`.
+    """
+    chosen = _setting(setting)
+    callbacks = [MultiStepDecay(sorted({round(f * epochs) for f in decay_at}))]
+    if chosen.ramp_fraction is not None:
+        callbacks.append(
+            SparsityRamp(
+                end_epoch=max(round(chosen.ramp_fraction * epochs), 1),
+                allocation=chosen.ramp_allocation,
+                frequency=100,
+            )
+        )
+    return callbacks

@@ -7,7 +7,7 @@ from keras_switcher import SwitchedModel, cli
 def test_train_runs_end_to_end_on_digits(tmp_path, capsys):
     output = tmp_path / "digits.keras"
     status = cli.main(
-        ["train", "--epochs", "2", "--switcher-depth", "2", "--switcher-channels", "4",
+        ["train", "--epochs", "2", "--setting", "recommended", "--target-sparsity", "0.9",
          "--verbose", "0", "--output", str(output)]
     )
     printed = capsys.readouterr().out
@@ -16,6 +16,7 @@ def test_train_runs_end_to_end_on_digits(tmp_path, capsys):
     model = keras.models.load_model(output)
     assert isinstance(model, SwitchedModel)
     assert int(model.epochs_seen.numpy()) == 2
+    assert "90.00%" in printed  # The target sparsity, counted from the weights.
 
 
 def test_unreadable_data_dir_exits_non_zero_with_one_line(tmp_path, capsys):
@@ -28,7 +29,7 @@ def test_unreadable_data_dir_exits_non_zero_with_one_line(tmp_path, capsys):
 
 
 def test_output_must_be_a_keras_file(tmp_path, capsys):
-    status = cli.main(["train", "--epochs", "1", "--switcher-depth", "1", "--verbose", "0", "--output", str(tmp_path / "m.h5")])
+    status = cli.main(["train", "--epochs", "1", "--verbose", "0", "--output", str(tmp_path / "m.h5")])
     assert status == 1
     assert "'.keras'" in capsys.readouterr().err
 

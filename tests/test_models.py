@@ -216,3 +216,10 @@ class GateCacheTest(testing.TestCase):
 def test_invalid_gate_cache_steps_is_an_error():
     with pytest.raises(ValueError, match="gate_cache_steps=0"):
         cached_model(0, keras.optimizers.SGD())
+
+
+def test_asymmetric_step_alternation():
+    schedule = AlternationSchedule(alternate=(3, 1), freeze_switchers_after=2)
+    assert [schedule.phase(0, step) for step in range(9)] == ["task"] * 3 + ["switcher"] + ["task"] * 3 + ["switcher", "task"]
+    assert schedule.phase(2, 3) == "task"  # Frozen switchers after epoch 2.
+    assert AlternationSchedule(alternate=[5]).alternate == 5

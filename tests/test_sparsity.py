@@ -47,3 +47,17 @@ def test_sparsity_ramp_raises_the_sparsity_in_use():
 def test_sparsity_ramp_rejects_an_empty_window():
     with pytest.raises(ValueError, match="start_epoch=3, end_epoch=3"):
         SparsityRamp(end_epoch=3, start_epoch=3)
+
+
+def test_magnitude_allocation_splits_like_a_global_threshold():
+    model = LeNet300100(switcher=UNetSwitcher(depth=1, base_channels=2, gate="binary", magnitude_prior=True),
+                        target_sparsity=0.9, input_shape=(8, 8, 1))
+    model.compile(optimizer="adam", switcher_optimizer="adam", loss="sparse_categorical_crossentropy")
+    ramp = SparsityRamp(end_epoch=1, allocation="magnitude")
+    model.fit(np.random.rand(16, 8, 8, 1), np.arange(16) % 10, batch_size=16, epochs=2, verbose=0, callbacks=[ramp])
+    ramp.on_train_batch_begin(0)  # Past the ramp: the full target, split on today's weights.
+    kernels = [np.abs(l.kernel.numpy()) for l in model.switched_layers]
+    threshold = np.quantile(np.concatenate([k.ravel() for k in kernels]), 0.9)
+    for layer, kernel in zip(model.switched_layers, kernels):
+        assert np.isclose(float(layer.switcher.sparsity.numpy()), (kernel <= threshold).mean(), atol=1e-6)
+    assert np.isclose(report(model)["total"]["sparsity"], 0.9, atol=0.01)

@@ -88,3 +88,36 @@ def test_fresh_overrides_and_rejects_unknown_arguments():
     assert switchers.fresh(UNetSwitcher(depth=2), target_sparsity=0.9).target_sparsity == 0.9
     with pytest.raises(ValueError, match="no argument"):
         switchers.fresh(UNetSwitcher(), colour="red")
+
+
+def test_neuron_switcher_switches_whole_rows():
+    from keras_switcher import NeuronSwitcher
+
+    switcher = NeuronSwitcher(depth=2, base_channels=4, target_sparsity=0.25, gate="binary")
+    gate = keras.ops.convert_to_numpy(switcher(keras.random.normal((40, 7), seed=5)))
+    assert gate.shape == (40, 7)
+    assert np.all(gate == gate[:, :1])  # One gate per input neuron.
+    assert int((gate[:, 0] == 0).sum()) == 10
+
+
+def test_magnitude_prior_starts_as_magnitude_pruning():
+    kernel = keras.random.normal((60, 20), seed=6)
+    switcher = UNetSwitcher(depth=2, base_channels=4, target_sparsity=0.9, gate="binary", magnitude_prior=True)
+    mask = keras.ops.convert_to_numpy(switcher(kernel)) > 0
+    magnitude = np.abs(keras.ops.convert_to_numpy(kernel))
+    assert mask.sum() == 120
+    assert magnitude[mask].min() >= magnitude[~mask].max()
+
+
+def test_binary_gate_passes_gradients_straight_through():
+    import tensorflow as tf
+
+    switcher = UNetSwitcher(depth=1, base_channels=2, gate="binary", target_sparsity=0.5)
+    kernel = keras.random.normal((10, 6), seed=7)
+    switcher.build(kernel.shape)
+    with tf.GradientTape() as tape:
+        gate = switcher(kernel)
+        loss = tf.reduce_sum(gate * keras.random.normal((10, 6), seed=8))
+    gradients = tape.gradient(loss, [v.value for v in switcher.trainable_variables])
+    assert set(np.unique(keras.ops.convert_to_numpy(gate))) <= {0.0, 1.0}
+    assert any(float(tf.reduce_max(tf.abs(g))) > 0 for g in gradients if g is not None)
