@@ -34,6 +34,8 @@ class Setting:
         ramp_fraction: With a target sparsity, the fraction of the epochs
             over which `SparsityRamp` raises it; `None` starts at the target.
         ramp_allocation: `SparsityRamp`'s split of the sparsity among layers.
+        target_sparsity: Default overall sparsity of the switched layers;
+            `None` lets the switchers learn it.
         freeze_fraction: Fraction of the epochs after which the switchers
             stop training; `None` never.
     """
@@ -51,6 +53,7 @@ class Setting:
     batch_size: int = 64
     ramp_fraction: Optional[float] = None
     ramp_allocation: str = "fixed"
+    target_sparsity: Optional[float] = None
     freeze_fraction: Optional[float] = None
 
 
@@ -81,7 +84,7 @@ SETTINGS = {
     ),
     "recommended": Setting(
         description=(
-            "binary gate on magnitude-prior scores from a light U-Net "
+            "90% sparsity by default; binary gate on magnitude-prior scores from a light U-Net "
             "(depth 3, 4 channels), gates cached for 100 steps, 200 task / 20 "
             "switcher steps, Adam 1e-3, target sparsity ramped over 50% of the "
             "epochs with a class-blinded split, switchers frozen for the last 25%"
@@ -99,6 +102,7 @@ SETTINGS = {
         gate_cache_steps=100,
         ramp_fraction=0.5,
         ramp_allocation="magnitude",
+        target_sparsity=0.9,
         freeze_fraction=0.75,
     ),
 }
@@ -140,7 +144,7 @@ def build_model(
             trained by the task optimiser alone.
         switcher: Switcher setting; `None` keeps the setting's.
         target_sparsity: Overall sparsity of the fully connected layers;
-            `None` lets the switchers learn it.
+            `None` keeps the setting's.
         learning_rate: Task learning rate; `None` keeps the setting's.
         switcher_learning_rate: Switcher learning rate; `None` keeps the
             setting's.
@@ -174,7 +178,7 @@ def build_model(
         switcher=switcher if switcher is not None else chosen.switcher(),
         kernel_initializer=chosen.kernel_initializer(),
         use_bias=chosen.use_bias,
-        target_sparsity=target_sparsity,
+        target_sparsity=target_sparsity if target_sparsity is not None else chosen.target_sparsity,
         **model_kwargs,
     )
     compile_args = dict(
