@@ -189,12 +189,17 @@ class UNetSwitcher(Switcher):
                 trainable=False,
             )
 
+    # The last convolution, from the decoder's channels to one score.
+    _output_name = "gate"
+    _output_kernel_size = 3
+
     def _build_output_block(self, channels):
         # With the magnitude prior, the network's scores start at zero and
         # the gate starts as magnitude pruning.
+        size = self._output_kernel_size
         return self._add_block(
-            "gate",
-            (3, 3, channels, 1),
+            self._output_name,
+            (size, size, channels, 1),
             1,
             gamma_initializer="zeros" if self.magnitude_prior else "ones",
         )
@@ -293,13 +298,8 @@ class NeuronSwitcher(UNetSwitcher):
     4
     """
 
-    def _build_output_block(self, channels):
-        return self._add_block(
-            "neuron_gate",
-            (1, 1, channels, 1),
-            1,
-            gamma_initializer="zeros" if self.magnitude_prior else "ones",
-        )
+    _output_name = "neuron_gate"
+    _output_kernel_size = 1
 
     def _scores(self, features, kernel):
         out_kernel, gamma, beta = self._output_block

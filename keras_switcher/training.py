@@ -82,30 +82,26 @@ SETTINGS = {
         learning_rate=1e-3,
         switcher_learning_rate=1e-3,
     ),
-    "recommended": Setting(
-        description=(
-            "90% sparsity by default; binary gate on magnitude-prior scores from a light U-Net "
-            "(depth 3, 4 channels), gates cached for 100 steps, 200 task / 20 "
-            "switcher steps, Adam 1e-3, target sparsity ramped over 50% of the "
-            "epochs with a class-blinded split, switchers frozen for the last 25%"
-        ),
-        kernel_initializer=lambda: "glorot_uniform",
-        use_bias=True,
-        optimizer=keras.optimizers.Adam,
-        switcher_optimizer=keras.optimizers.Adam,
-        learning_rate=1e-3,
-        switcher_learning_rate=1e-3,
-        switcher=lambda: UNetSwitcher(
-            depth=3, base_channels=4, gate="binary", magnitude_prior=True
-        ),
-        alternate=(200, 20),
-        gate_cache_steps=100,
-        ramp_fraction=0.5,
-        ramp_allocation="magnitude",
-        target_sparsity=0.9,
-        freeze_fraction=0.75,
-    ),
 }
+SETTINGS["recommended"] = dataclasses.replace(
+    SETTINGS["adam"],
+    description=(
+        "90% sparsity by default; binary gate on magnitude-prior scores from a "
+        "light U-Net (depth 3, 4 channels), gates cached for 100 steps, 200 "
+        "task / 20 switcher steps, Adam 1e-3, target sparsity ramped over 50% "
+        "of the epochs with a class-blinded split, switchers frozen for the "
+        "last 25%"
+    ),
+    switcher=lambda: UNetSwitcher(
+        depth=3, base_channels=4, gate="binary", magnitude_prior=True
+    ),
+    alternate=(200, 20),
+    gate_cache_steps=100,
+    ramp_fraction=0.5,
+    ramp_allocation="magnitude",
+    target_sparsity=0.9,
+    freeze_fraction=0.75,
+)
 
 
 def _setting(name):
