@@ -19,8 +19,8 @@ structure held):
 
 Accuracy is measured on the 10,000 test images, sparsity counted from the
 weights (zeros or switched-off gates), time as seconds per epoch against the
-dense run of the same process. Writes `results/mnist_peers.json`, `.md` and
-`accuracy_vs_sparsity.png`.
+dense run of the same process. Writes `results/NAME.json`, `.md` and
+`NAME_accuracy_vs_sparsity.png` (`--name`, default `mnist_peers`).
 
     python benchmarks/mnist_peers.py --epochs 20 --batch-size 128
 """
@@ -135,6 +135,8 @@ def main():
     parser.add_argument("--targets", type=float, nargs="+", default=[0.9, 0.95, 0.98])
     parser.add_argument("--skip-tfmot", action="store_true")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--name", default="mnist_peers", help="results file name")
+    parser.add_argument("--skip-neuron", action="store_true")
     args = parser.parse_args()
 
     data = (
@@ -161,9 +163,10 @@ def main():
         for method in ("blinded", "uniform"):
             keras.utils.set_random_seed(args.seed)
             record(f"magnitude class-{method}", target, magnitude_run(data, args, target, method), dense_seconds)
-    keras.utils.set_random_seed(args.seed)
-    neuron = NeuronSwitcher(depth=3, base_channels=4, gate="binary", magnitude_prior=True)
-    record("neuron switcher", args.targets[0], switcher_run(data, args, args.targets[0], neuron), dense_seconds)
+    if not args.skip_neuron:
+        keras.utils.set_random_seed(args.seed)
+        neuron = NeuronSwitcher(depth=3, base_channels=4, gate="binary", magnitude_prior=True)
+        record("neuron switcher", args.targets[0], switcher_run(data, args, args.targets[0], neuron), dense_seconds)
 
     tfmot = None if args.skip_tfmot else tfmot_runs(args)
     if tfmot:
@@ -205,8 +208,8 @@ def main():
             f"{switched['test_accuracy']:.2%}, FC sparsity {switched['sparsity']['total']['sparsity']:.2%}, "
             f"{switched['seconds_per_epoch']:.1f} s/epoch, {switched['time_ratio_to_dense']:.1f}x dense.",
         ]
-    plot(rows, os.path.join(RESULTS, "accuracy_vs_sparsity.png"))
-    write_results("mnist_peers", {"args": vars(args), "machine": machine(), "rows": rows,
+    plot(rows, os.path.join(RESULTS, f"{args.name}_accuracy_vs_sparsity.png"))
+    write_results(args.name, {"args": vars(args), "machine": machine(), "rows": rows,
                                   "paper": paper}, "\n".join(lines) + "\n")
 
 
