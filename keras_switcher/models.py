@@ -166,7 +166,6 @@ class SwitchedModel(keras.Model):
                 f"Received the same instance for both: {optimizer}"
             )
         super().compile(optimizer=optimizer, **kwargs)
-        self._compile_config.config["switcher_optimizer"] = switcher_optimizer
         self.switcher_optimizer = keras.optimizers.get(switcher_optimizer)
         if self.built:
             self._build_optimizers()
@@ -245,7 +244,13 @@ class SwitchedModel(keras.Model):
         return logs
 
     def train_step(self, data):
-        """Runs one training step in the current phase of the schedule."""
+        """Runs one training step in the current phase of the schedule.
+
+        `fit` and `train_on_batch` do not call this method: they run one
+        compiled function per phase, chosen before each step, and refresh
+        and apply the gate cache around it. This eager entry point does
+        neither, so it serves models without `gate_cache_steps`.
+        """
         phase = self.current_phase()
         with _phase_scope(phase):
             return self._phase_step(phase, data)
