@@ -7,6 +7,27 @@ from keras_switcher.layers import SwitchedDense
 from keras_switcher.models import SwitchedModel
 
 
+def check_graph_model(model, caller):
+    """Raises unless `model` is a built functional or `Sequential` model.
+
+    Args:
+        model: The object to check.
+        caller: Name of the public function, for the message.
+    """
+    if not isinstance(model, keras.Model) or not (
+        isinstance(model, keras.Sequential) or hasattr(model, "_nodes")
+    ):
+        raise ValueError(
+            f"`{caller}()` needs a functional or `Sequential` Keras model. "
+            f"Received: model={model!r}"
+        )
+    if not model.built or not getattr(model, "inputs", None):
+        raise ValueError(
+            f"Model '{model.name}' is not built: give it an input shape "
+            f"(e.g. a `keras.Input`) or call it on data before `{caller}()`."
+        )
+
+
 def switch(model, layer_names=None, switcher=None, alternate="epoch", warmup_epochs=0):
     """Returns a `SwitchedModel` copy of `model` with switched `Dense` layers.
 
@@ -34,18 +55,7 @@ def switch(model, layer_names=None, switcher=None, alternate="epoch", warmup_epo
     >>> [layer.__class__.__name__ for layer in model.layers[1:]]
     ['SwitchedDense']
     """
-    if not isinstance(model, keras.Model) or not (
-        isinstance(model, keras.Sequential) or hasattr(model, "_nodes")
-    ):
-        raise ValueError(
-            "`switch()` needs a functional or `Sequential` Keras model. "
-            f"Received: model={model!r}"
-        )
-    if not model.built or not getattr(model, "inputs", None):
-        raise ValueError(
-            f"Model '{model.name}' is not built: give it an input shape "
-            "(e.g. a `keras.Input`) or call it on data before `switch()`."
-        )
+    check_graph_model(model, "switch")
     dense_names = [
         layer.name
         for layer in model.layers
