@@ -15,21 +15,16 @@ import keras
 
 from keras_switcher import datasets, report, training
 
-from _common import SHARED_DATA, EpochTimer, machine, write_results
+from _common import SHARED_DATA, EpochTimer, machine, plain_decay, write_results
 
 
 def train(model, train_data, test_data, epochs, setting):
     timer = EpochTimer()
-    milestones = [round(0.5 * epochs), round(0.75 * epochs)]
     callbacks = [timer]
     if hasattr(model, "switcher_optimizer"):
         callbacks += training.training_callbacks(setting, epochs)
     else:
-        callbacks.append(
-            keras.callbacks.LearningRateScheduler(
-                lambda epoch, rate: rate * 0.1 if epoch in milestones else rate
-            )
-        )
+        callbacks.append(plain_decay(epochs))
     model.fit(train_data, epochs=epochs, callbacks=callbacks, shuffle=False, verbose=2)
     _, accuracy = model.evaluate(test_data, verbose=0)
     return accuracy, timer

@@ -37,7 +37,7 @@ import numpy as np
 from keras_switcher import NeuronSwitcher, baselines, datasets, report, training
 from keras_switcher.applications import LeNet300100
 
-from _common import RESULTS, SHARED_DATA, EpochTimer, machine, write_results
+from _common import RESULTS, SHARED_DATA, EpochTimer, machine, plain_decay, write_results
 
 
 def plain_sparsity(model):
@@ -52,14 +52,6 @@ def fit(model, data, args, callbacks):
     model.fit(train, epochs=args.epochs, callbacks=callbacks + [timer], shuffle=False, verbose=0)
     _, accuracy = model.evaluate(test, verbose=0)
     return accuracy, timer.steady_seconds()
-
-
-def plain_decay(epochs):
-    """The learning-rate decay of `MultiStepDecay`, for models without switchers."""
-    milestones = {round(0.5 * epochs), round(0.75 * epochs)}
-    return keras.callbacks.LearningRateScheduler(
-        lambda epoch, rate: rate * 0.1 if epoch in milestones else rate
-    )
 
 
 def dense_model():

@@ -41,18 +41,21 @@ class MultiStepDecay(keras.callbacks.Callback):
         self.factor = factor
         self._base_rates = None
 
+    def _scale(self):
+        """Product of the factors of the milestones passed so far."""
+        epoch = int(self.model.epochs_seen.numpy())
+        return self.factor ** sum(m <= epoch for m in self.milestones)
+
     def on_train_begin(self, logs=None):
         if self._base_rates is None:
-            epoch = int(self.model.epochs_seen.numpy())
-            scale = self.factor ** sum(m <= epoch for m in self.milestones)
+            scale = self._scale()
             self._base_rates = [
                 float(optimizer.learning_rate.numpy()) / scale
                 for optimizer in self._optimizers()
             ]
 
     def on_epoch_begin(self, epoch, logs=None):
-        seen = int(self.model.epochs_seen.numpy())
-        scale = self.factor ** sum(m <= seen for m in self.milestones)
+        scale = self._scale()
         for optimizer, base in zip(self._optimizers(), self._base_rates):
             optimizer.learning_rate = base * scale
 

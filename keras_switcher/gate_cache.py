@@ -55,18 +55,25 @@ class GateCache:
         """All the cache's variables, for the model to track and save."""
         return self.gates + self.gradients + [self.counters]
 
-    def pending(self):
-        """Switcher steps accumulated but not yet applied."""
-        return int(ops.convert_to_numpy(self.counters)[0])
+    def counts(self):
+        """Reads both counters at once.
 
-    def refresh_due(self, task_phase):
+        Returns:
+            `(pending, age)`: switcher steps accumulated but not yet
+            applied, and task steps since the last refresh plus one (`0`
+            when the cache was never filled).
+        """
+        pending, age = ops.convert_to_numpy(self.counters)
+        return int(pending), int(age)
+
+    def refresh_due(self, age, task_phase):
         """Whether the gates must be recomputed before the next step.
 
         Args:
+            age: The second value of `counts()`.
             task_phase: `True` before a task step, `False` before a switcher
                 step, which needs gates of the current kernels.
         """
-        age = int(ops.convert_to_numpy(self.counters)[1])
         return age == 0 or age > (self.steps if task_phase else 1)
 
     def mapping(self):

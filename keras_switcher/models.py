@@ -284,18 +284,18 @@ class SwitchedModel(keras.Model):
 
         def train_function(iterator):
             phase = self.current_phase()
-            if cache is not None and phase != schedule_lib.WARMUP:
-                if phase == schedule_lib.TASK and cache.pending():
-                    apply()
-                if cache.refresh_due(task_phase=phase == schedule_lib.TASK):
+            use_cache = cache is not None and phase != schedule_lib.WARMUP
+            if use_cache:
+                pending, age = cache.counts()
+                if phase == schedule_lib.TASK and pending:
+                    apply()  # Also refreshes the gates.
+                    pending, age = 0, 1
+                if cache.refresh_due(age, task_phase=phase == schedule_lib.TASK):
                     refresh()
             with _phase_scope(phase):
                 logs = phase_functions[phase](iterator)
-            if (
-                cache is not None
-                and phase == schedule_lib.SWITCHER
-                and cache.pending() >= cache.steps
-            ):
+            # A switcher step adds one accumulated step.
+            if use_cache and phase == schedule_lib.SWITCHER and pending + 1 >= cache.steps:
                 apply()
             return logs
 

@@ -51,6 +51,8 @@ def test_masks_stay_fixed_while_retraining():
     for layer, mask in zip(layers, masks):
         assert np.all(layer.kernel.numpy()[~mask] == 0)
         assert np.any(layer.kernel.numpy()[mask] != 0)
+    baselines.remove_masks(layers)
+    assert all(layer.kernel.constraint is None for layer in layers)
 
 
 def test_gradual_pruning_reaches_the_target():

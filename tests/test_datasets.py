@@ -12,7 +12,7 @@ from keras_switcher.datasets import splits
 def test_digits_ships_with_scikit_learn():
     train = datasets.load("digits", split="train", batch_size=2000)
     test = datasets.load("digits", split="test", batch_size=2000)
-    (x_train, y_train), (x_test, y_test) = next(iter(train)), next(iter(test))
+    (x_train, y_train), (x_test, _) = next(iter(train)), next(iter(test))
     assert x_train.shape == (1437, 8, 8, 1) and x_test.shape == (360, 8, 8, 1)
     assert 0.0 <= float(np.min(x_train)) and float(np.max(x_train)) == 1.0
     assert set(np.unique(y_train)) == set(range(10))

@@ -45,7 +45,7 @@ def test_shrink_folds_constant_units_into_the_next_bias():
     hidden = SwitchedDense(3, activation="relu", name="a", switcher=UNetSwitcher(depth=1))(inputs)
     outputs = SwitchedDense(2, name="b", switcher=UNetSwitcher(depth=1))(hidden)
     model = keras.Model(inputs, outputs)
-    a, b = model.get_layer("a"), model.get_layer("b")
+    a = model.get_layer("a")
     # Gates of a depth-1 U-Net are data-dependent: make the dead unit explicit in the kernel.
     kernel = np.ones((4, 3), "float32")
     kernel[:, 1] = 0.0  # Unit 1 has no incoming connection: outputs relu(bias) = 0.5.
