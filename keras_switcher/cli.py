@@ -1,12 +1,15 @@
 """The `keras-switcher` command line."""
 
 import argparse
+import json
 import os
+import shlex
 import sys
 
 import keras
+import numpy as np
 
-from keras_switcher import datasets, reporting, saving, training
+from keras_switcher import datasets, export, reporting, saving, switchers, training
 from keras_switcher.training import SETTINGS
 
 
@@ -62,6 +65,12 @@ def _parser():
         help="overall sparsity of the switched layers (default: the setting's)",
     )
     train.add_argument(
+        "--block-size",
+        type=int,
+        default=None,
+        help="switch connections in blocks of this many inputs (4: TFLite's fast float kernel)",
+    )
+    train.add_argument(
         "--decay-at",
         type=float,
         nargs="*",
@@ -69,9 +78,44 @@ def _parser():
         help="fractions of the epochs at which both learning rates drop 10x",
     )
     train.add_argument("--seed", type=int, default=0)
-    train.add_argument("--output", default="switched_model.keras")
+    train.add_argument(
+        "--output",
+        default="switched_model.keras",
+        help="model file; a .tflite export and a .json summary are written beside it",
+    )
     train.add_argument("--verbose", type=int, default=2, choices=(0, 1, 2))
+
+    export_command = commands.add_parser(
+        "export",
+        help="write a saved switched model as a sparse TFLite file",
+        description=(
+            "Strips the switchers of a saved model (Dense kernels hold kernel "
+            "* gate), converts it to TFLite with sparse weights, checks it in "
+            "the LiteRT interpreter against Keras and prints a report."
+        ),
+    )
+    export_command.add_argument("model", help="a .keras file with switched layers")
+    export_command.add_argument("--tflite", required=True, help="output .tflite file")
+    export_command.add_argument(
+        "--quantize", default=None, choices=[q for q in export.QUANTIZATIONS if q]
+    )
+    export_command.add_argument(
+        "--shrink", action="store_true", help="remove dead units first"
+    )
+    export_command.add_argument(
+        "--dataset",
+        default=None,
+        choices=("digits", "mnist"),
+        help="real inputs to check the file on and to calibrate int8 (default: random inputs)",
+    )
+    export_command.add_argument("--data-dir", default=None)
     return parser
+
+
+def _arrays(dataset):
+    """Concatenates a dataset of `(images, labels)` batches into two arrays."""
+    images, labels = zip(*((np.asarray(x), np.asarray(y)) for x, y in dataset))
+    return np.concatenate(images), np.concatenate(labels)
 
 
 def train(args):
@@ -89,6 +133,11 @@ def train(args):
         args.dataset, split="test", batch_size=1000, data_dir=args.data_dir
     )
     input_shape = tuple(train_data.element_spec[0].shape[1:])
+    switcher = None
+    if args.block_size is not None:
+        switcher = switchers.fresh(
+            SETTINGS[args.setting].switcher(), block_size=args.block_size
+        )
     model = training.build_model(
         args.model,
         input_shape,
@@ -97,6 +146,7 @@ def train(args):
         target_sparsity=args.target_sparsity,
         alternate=args.alternate,
         warmup_epochs=args.warmup_epochs,
+        switcher=switcher,
         learning_rate=args.lr,
         switcher_learning_rate=args.switcher_lr,
     )
@@ -107,24 +157,79 @@ def train(args):
         shuffle=False,  # The dataset reshuffles itself each epoch.
         verbose=args.verbose,
     )
-    results = model.evaluate(test_data, return_dict=True, verbose=0)
+    images, labels = _arrays(test_data)
+    keras_correct = int(np.sum(np.argmax(model.predict(images, verbose=0), -1) == labels))
     sparsity = reporting.report(model)
     print(
-        f"\nTest accuracy: {results['accuracy']:.2%}  "
-        f"loss: {results['loss']:.4f}  "
+        f"\nTest accuracy: {keras_correct / len(labels):.2%}  "
         f"sparsity of switched layers: {sparsity['total']['sparsity']:.2%}\n"
     )
     print(reporting.format_report(sparsity))
     saving.save_model(model, args.output)
-    print(f"\nSaved {os.path.abspath(args.output)}")
+    stem = args.output[: -len(".keras")]
+    tflite = export.to_tflite(model, f"{stem}.tflite", sample_inputs=images)
+    tflite_correct = int(
+        np.sum(np.argmax(export.run_tflite(tflite["path"], images), -1) == labels)
+    )
+    summary = {
+        "command": shlex.join(["keras-switcher"] + args.argv),
+        "dataset": args.dataset,
+        "setting": args.setting,
+        "epochs": args.epochs,
+        "test_examples": len(labels),
+        "keras_correct": keras_correct,
+        "keras_accuracy": keras_correct / len(labels),
+        "tflite_correct": tflite_correct,
+        "tflite_accuracy": tflite_correct / len(labels),
+        "tflite_max_abs_error": tflite["max_abs_error"],
+        "sparsity": sparsity,
+        "keras_bytes": os.path.getsize(args.output),
+        "tflite_bytes": tflite["bytes"],
+    }
+    saving.write_atomic(f"{stem}.json", json.dumps(summary, indent=2).encode())
+    print(
+        f"\nSaved {os.path.abspath(args.output)}\n"
+        f"Saved {os.path.abspath(tflite['path'])} ({tflite['bytes']:,} bytes, "
+        f"test accuracy {tflite_correct / len(labels):.2%}, largest difference "
+        f"from Keras {tflite['max_abs_error']:.2g})"
+    )
+
+
+def export_model(args):
+    """Runs `keras-switcher export` with parsed arguments."""
+    export.check_tflite_path(args.tflite)
+    model = saving.load_model(args.model, compile=False)
+    samples = None
+    if args.dataset is not None:
+        samples = datasets.load(
+            args.dataset, split="test[:1000]", batch_size=1000, data_dir=args.data_dir
+        )
+    elif args.quantize == "int8":
+        raise ValueError(
+            "--quantize int8 needs real inputs to calibrate the activations: "
+            "pass --dataset (and --data-dir)."
+        )
+    result = export.to_tflite(
+        model,
+        args.tflite,
+        quantize=args.quantize,
+        representative_data=samples,
+        sample_inputs=samples,
+        shrink=args.shrink,
+    )
+    print(export.format_export_report(result))
 
 
 def main(argv=None):
     """Entry point of the `keras-switcher` console script."""
+    argv = sys.argv[1:] if argv is None else list(argv)
     args = _parser().parse_args(argv)
+    args.argv = argv
     try:
         if args.command == "train":
             train(args)
+        else:
+            export_model(args)
     except (ValueError, OSError, RuntimeError) as error:
         print(f"keras-switcher {args.command}: error: {error}", file=sys.stderr)
         return 1

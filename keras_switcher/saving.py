@@ -1,6 +1,9 @@
 """Saving that never leaves a half-written file at the destination."""
 
 import os
+import tempfile
+
+import keras
 
 
 def check_keras_path(path):
@@ -44,3 +47,43 @@ def save_model(model, path):
     finally:
         if os.path.exists(partial):
             os.remove(partial)
+
+
+def write_atomic(path, content):
+    """Writes bytes to `path` through a temporary file and a rename.
+
+    Args:
+        path: Destination file, in an existing folder.
+        content: The bytes to write.
+    """
+    folder = os.path.dirname(os.path.abspath(path))
+    handle, partial = tempfile.mkstemp(suffix=".partial", dir=folder)
+    try:
+        with os.fdopen(handle, "wb") as file:
+            file.write(content)
+        os.replace(partial, path)
+    finally:
+        if os.path.exists(partial):
+            os.remove(partial)
+
+
+def load_model(path, compile=True):
+    """Loads a `.keras` file, with a clear error for a missing or bad file.
+
+    Args:
+        path: A `.keras` file saved by Keras.
+        compile: Whether to restore the training configuration as well.
+
+    Returns:
+        The Keras model.
+    """
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"Model file not found: {path!r}")
+    try:
+        return keras.saving.load_model(path, compile=compile)
+    except Exception as error:  # Keras raises many kinds on bad archives.
+        raise ValueError(
+            f"Cannot load {path!r} as a Keras model ({type(error).__name__}: "
+            f"{error}): the file is truncated, corrupt or not a '.keras' file."
+        ) from None

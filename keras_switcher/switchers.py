@@ -27,6 +27,18 @@ def _standardise(x, epsilon):
     return (x - mean) * ops.rsqrt(variance + epsilon)
 
 
+def _block_means(scores, block_size):
+    """Averages `scores` over groups of `block_size` consecutive rows.
+
+    The last group may be shorter; it is averaged over the rows it has.
+    """
+    rows = scores.shape[0]
+    padded = ops.pad(scores, [[0, -rows % block_size], [0, 0]])
+    sums = ops.sum(ops.reshape(padded, (-1, block_size, scores.shape[1])), axis=1)
+    counts = [block_size] * (rows // block_size) + ([rows % block_size] if rows % block_size else [])
+    return sums / ops.convert_to_tensor(counts, dtype=scores.dtype)[:, None]
+
+
 def _norm(x, gamma, beta, epsilon):
     """Normalises each feature map with its own statistics (one image)."""
     mean, variance = ops.moments(x, axes=[1, 2], keepdims=True)
@@ -63,6 +75,12 @@ class UNetSwitcher(Switcher):
     `target_sparsity`; `keras_switcher.callbacks.SparsityRamp` raises it
     gradually instead.
 
+    `block_size` is an extension: connections are switched in blocks of
+    `block_size` consecutive inputs of one unit (the scores are averaged
+    over each block), the layout in which TFLite runs a sparse fully
+    connected kernel: `4` for float models, `16` for int8 ones. Sparsity
+    targets then count blocks.
+
     Args:
         depth: Number of 2x2 poolings in the encoder. Non-negative integer.
         base_channels: Channels of the first level, doubled at each level.
@@ -80,6 +98,8 @@ class UNetSwitcher(Switcher):
             magnitude is added to the network's scores, and the network's
             last normalisation starts at zero: the gate starts as magnitude
             pruning and the network learns corrections to it.
+        block_size: Positive integer: how many consecutive inputs of a unit
+            share one gate. `1` switches single connections.
         **kwargs: Base layer keyword arguments, such as `name`.
 
     Example:
@@ -99,9 +119,17 @@ class UNetSwitcher(Switcher):
         target_sparsity=None,
         gate="relu",
         magnitude_prior=False,
+        block_size=1,
         **kwargs,
     ):
         super().__init__(**kwargs)
+        if not isinstance(block_size, int) or isinstance(block_size, bool) or block_size <= 0:
+            raise ValueError(
+                "Received an invalid value for `block_size`, expected a "
+                f"positive integer (4 for TFLite's float sparse kernel, 16 for "
+                f"int8). Received: block_size={block_size!r}"
+            )
+        self.block_size = block_size
         if gate not in ("relu", "binary"):
             raise ValueError(
                 "Received an invalid value for `gate`, expected 'relu' or "
@@ -243,6 +271,8 @@ class UNetSwitcher(Switcher):
 
     def call(self, kernel):
         scores = self._scores(self._features(kernel), kernel)
+        if self.block_size > 1:
+            scores = _block_means(scores, self.block_size)
         threshold = 0.0
         if self.target_sparsity is not None:
             threshold = ops.stop_gradient(ops.quantile(scores, self.sparsity))
@@ -257,6 +287,8 @@ class UNetSwitcher(Switcher):
                 # Kept gates average 1: the kernel keeps its scale at any sparsity.
                 kept = ops.maximum(ops.sum(ops.cast(gate > 0, gate.dtype)), 1.0)
                 gate = gate / ops.stop_gradient(ops.sum(gate) / kept)
+        if self.block_size > 1:
+            gate = ops.repeat(gate, self.block_size, axis=0)[: kernel.shape[0]]
         return ops.broadcast_to(gate, kernel.shape)
 
     def get_config(self):
@@ -269,6 +301,7 @@ class UNetSwitcher(Switcher):
                 "target_sparsity": self.target_sparsity,
                 "gate": self.gate,
                 "magnitude_prior": self.magnitude_prior,
+                "block_size": self.block_size,
                 "kernel_initializer": keras.initializers.serialize(
                     self.kernel_initializer
                 ),

@@ -67,3 +67,14 @@ def test_shrink_folds_constant_units_into_the_next_bias():
 def test_bad_models_are_errors(model, message):
     with pytest.raises(ValueError, match=message):
         strip(model)
+
+
+def test_shrink_keeps_a_multiple_of_units_when_asked():
+    model = sparse_lenet(0.98)
+    x = np.random.RandomState(2).rand(16, 8, 8, 1).astype("float32")
+    shrunk = strip(model, shrink=True, unit_multiple=4)
+    assert all(shrunk.get_layer(n).units % 4 == 0 for n in ("fc1", "fc2"))
+    assert shrunk.get_layer("fc1").units < 300
+    np.testing.assert_allclose(shrunk.predict(x, verbose=0), model.predict(x, verbose=0), atol=1e-5)
+    with pytest.raises(ValueError, match="unit_multiple=0"):
+        strip(model, shrink=True, unit_multiple=0)

@@ -15,7 +15,7 @@ def _dense_config(layer, **changes):
     return config
 
 
-def strip(model, shrink=False):
+def strip(model, shrink=False, unit_multiple=1):
     """Returns a plain Keras model whose `Dense` kernels hold `kernel * gate`.
 
     No switcher weights remain and the outputs equal the switched model's.
@@ -29,6 +29,10 @@ def strip(model, shrink=False):
         model: A built functional or `Sequential` model with
             `SwitchedDense` layers, such as a `SwitchedModel`.
         shrink: Whether to remove dead units.
+        unit_multiple: With `shrink`, each shrunk layer keeps a multiple of
+            this many units, some dead ones staying as padding. TFLite's
+            block-sparse kernels give wrong results for inputs whose size is
+            not a multiple of the block (4 float, 16 int8).
 
     Returns:
         A `keras.Model`.
@@ -52,8 +56,13 @@ def strip(model, shrink=False):
             weights[layer.name] = [kernel, bias]
         elif isinstance(layer, keras.layers.Dense):
             weights[layer.name] = [np.asarray(layer.kernel), np.asarray(layer.bias) if layer.use_bias else None]
+    if not isinstance(unit_multiple, int) or isinstance(unit_multiple, bool) or unit_multiple <= 0:
+        raise ValueError(
+            "Received an invalid value for `unit_multiple`, expected a "
+            f"positive integer. Received: unit_multiple={unit_multiple!r}"
+        )
     if shrink:
-        _shrink(model, weights)
+        _shrink(model, weights, unit_multiple)
 
     def clone_layer(layer):
         if layer.name not in weights:
@@ -90,7 +99,7 @@ def _chains(model, names):
     return pairs
 
 
-def _shrink(model, weights):
+def _shrink(model, weights, unit_multiple):
     """Removes dead units of each (a, b) chain in place in `weights`."""
     for first, second in _chains(model, weights):
         kernel_a, bias_a = weights[first]
@@ -100,6 +109,11 @@ def _shrink(model, weights):
         keep = ~(no_input | no_output)
         if not keep.any():
             keep[np.argmax(np.abs(kernel_b).sum(axis=1))] = True  # Keep one unit.
+        # Pad with dead units, those without outgoing connections first.
+        padding = -int(keep.sum()) % unit_multiple
+        candidates = np.flatnonzero(~keep)
+        candidates = candidates[np.argsort(~no_output[candidates], kind="stable")]
+        keep[candidates[:padding]] = True
         constant = no_input & ~no_output & ~keep
         if constant.any():
             activation = model.get_layer(first).activation

@@ -1,0 +1,301 @@
+"""TFLite files with sparse weights, checked in the LiteRT interpreter."""
+
+import contextlib
+import io
+import os
+
+import numpy as np
+import tensorflow as tf
+
+from keras_switcher import saving
+from keras_switcher.export.stripping import strip
+
+QUANTIZATIONS = (None, "dynamic", "float16", "int8")
+# Largest difference allowed between Keras and a float32 TFLite file.
+FLOAT_TOLERANCE = 1e-4
+_CALIBRATION_EXAMPLES = 256
+_SAMPLES = 1000
+
+
+def check_tflite_path(path):
+    """Raises unless `path` names a `.tflite` file in a writable folder.
+
+    Args:
+        path: Destination of a TFLite file.
+
+    Returns:
+        The path as a string.
+    """
+    if not isinstance(path, (str, os.PathLike)) or not os.fspath(path).endswith(".tflite"):
+        raise ValueError(
+            "Received an invalid value for `path`, expected a file name "
+            f"ending in '.tflite'. Received: path={path!r}"
+        )
+    path = os.fspath(path)
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder) or not os.access(folder, os.W_OK):
+        raise OSError(
+            f"Cannot write {path!r}: the folder {folder!r} does not exist or "
+            "is not writable."
+        )
+    return path
+
+
+def _interpreter(source, num_threads, delegates):
+    from ai_edge_litert.interpreter import Interpreter, OpResolverType
+
+    resolver = OpResolverType.AUTO
+    if not delegates:
+        resolver = OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES
+    return Interpreter(
+        num_threads=num_threads, experimental_op_resolver_type=resolver, **source
+    )
+
+
+def load_interpreter(model, input_shape=None, num_threads=None):
+    """Opens a single-input TFLite model in the LiteRT interpreter.
+
+    The interpreter uses LiteRT's default XNNPACK delegate where it accepts
+    the model. XNNPACK refuses sparse weights with dynamic-range
+    quantization; such models run on TFLite's built-in kernels instead.
+
+    Args:
+        model: Path of a `.tflite` file, or its content as bytes.
+        input_shape: Shape of the input batch, e.g. `(1, 28, 28, 1)`.
+            `None` keeps the model's.
+        num_threads: Threads of the interpreter; `None` for its default.
+
+    Returns:
+        An `ai_edge_litert.interpreter.Interpreter` with tensors allocated.
+
+    Example:
+
+    >>> interpreter = load_interpreter("lenet.tflite", (1, 28, 28, 1))
+    >>> interpreter.invoke()
+    """
+    if isinstance(model, (bytes, bytearray)):
+        source = dict(model_content=bytes(model))
+        name = "the given bytes"
+    else:
+        if not os.path.isfile(model):
+            raise FileNotFoundError(f"TFLite file not found: {model!r}")
+        source = dict(model_path=os.fspath(model))
+        name = repr(os.fspath(model))
+    for delegates in (True, False):
+        try:
+            interpreter = _interpreter(source, num_threads, delegates)
+            (detail,) = interpreter.get_input_details()
+            if input_shape is not None and tuple(detail["shape"]) != tuple(input_shape):
+                interpreter.resize_tensor_input(detail["index"], input_shape)
+            interpreter.allocate_tensors()
+            interpreter.invoke()  # Delegates prepare their kernels here.
+            return interpreter
+        except RuntimeError:
+            if not delegates:
+                raise
+        except ValueError as error:
+            raise ValueError(
+                f"Cannot load {name} as a TFLite model ({error}): the file is "
+                "truncated, corrupt or not a TFLite file. Export it again."
+            ) from None
+
+
+def run_tflite(model, inputs, num_threads=None):
+    """Runs a single-input TFLite model on a batch of inputs.
+
+    Args:
+        model: Path of a `.tflite` file, or its content as bytes.
+        inputs: Array of shape `(batch, ...)` matching the model's input.
+        num_threads: Threads of the interpreter; `None` for its default.
+
+    Returns:
+        A NumPy array, the model's output for the batch.
+
+    Example:
+
+    >>> probabilities = run_tflite("lenet.tflite", images[:100])
+    """
+    inputs = np.asarray(inputs, dtype=np.float32)
+    interpreter = load_interpreter(model, inputs.shape, num_threads)
+    interpreter.set_tensor(interpreter.get_input_details()[0]["index"], inputs)
+    interpreter.invoke()
+    return interpreter.get_tensor(interpreter.get_output_details()[0]["index"])
+
+
+def _examples(data, limit):
+    """Up to `limit` input examples from an array or a `tf.data.Dataset`."""
+    if isinstance(data, tf.data.Dataset):
+        batches = []
+        count = 0
+        for element in data:
+            inputs = element[0] if isinstance(element, (tuple, list)) else element
+            batches.append(np.asarray(inputs))
+            count += len(batches[-1])
+            if count >= limit:
+                break
+        data = np.concatenate(batches) if batches else np.zeros((0,))
+    data = np.asarray(data, dtype=np.float32)
+    if data.ndim == 0 or len(data) == 0:
+        raise ValueError(
+            "Received no input examples: pass an array of shape "
+            "(examples, ...) or a dataset of input batches."
+        )
+    return data[:limit]
+
+
+def _converter(plain, quantize, representative):
+    converter = tf.lite.TFLiteConverter.from_keras_model(plain)
+    converter.optimizations = []
+    if quantize != "float16":
+        # Sparse encoding of float16 weights gives NaN outputs (TF 2.21).
+        converter.optimizations.append(tf.lite.Optimize.EXPERIMENTAL_SPARSITY)
+    if quantize is not None:
+        converter.optimizations.append(tf.lite.Optimize.DEFAULT)
+    if quantize == "float16":
+        converter.target_spec.supported_types = [tf.float16]
+    if quantize == "int8":
+        converter.representative_dataset = lambda: ([example[None]] for example in representative)
+        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+    return converter
+
+
+def _layer_sparsity(plain):
+    rows = []
+    for layer in plain.layers:
+        if layer.__class__.__name__ == "Dense":
+            kernel = np.asarray(layer.kernel)
+            rows.append(
+                {
+                    "name": layer.name,
+                    "shape": tuple(kernel.shape),
+                    "sparsity": float((kernel == 0).mean()),
+                }
+            )
+    return rows
+
+
+def to_tflite(
+    model,
+    path,
+    quantize=None,
+    representative_data=None,
+    sample_inputs=None,
+    shrink=False,
+):
+    """Writes a switched model as a TFLite file with sparse weights.
+
+    The model is stripped (`strip`), converted with TFLite's sparse weight
+    encoding, and checked in the LiteRT interpreter against the Keras
+    model on sample inputs before the file appears at `path`: the file is
+    written to a temporary name and renamed, so a failed export leaves
+    nothing at `path` and a file already there stays as it was. TFLite runs
+    a sparse fully connected kernel only for weights switched in 1x4 blocks
+    (float) or 1x16 blocks (int8) along the input axis (see
+    `UNetSwitcher(block_size=...)`); other zeros only make the file smaller.
+    Float16 weights are stored dense: TFLite's sparse encoding of them gives
+    NaN outputs (TensorFlow 2.21).
+
+    Args:
+        model: A built functional or `Sequential` model with `SwitchedDense`
+            layers.
+        path: Destination, ending in `.tflite`, in an existing folder.
+        quantize: `None` (float32 weights), `"dynamic"` (int8 weights, float
+            activations), `"float16"` (float16 weights) or `"int8"` (int8
+            weights and activations, float inputs and outputs; needs
+            `representative_data`).
+        representative_data: Inputs for calibrating int8 activations: an
+            array `(examples, ...)` or a `tf.data.Dataset` of input batches
+            or `(inputs, labels)` batches. Up to 256 examples are used.
+        sample_inputs: Inputs on which the file is checked against Keras,
+            in the same forms; up to 1,000 examples. Defaults to
+            `representative_data`, else to 256 uniform random inputs in
+            `[0, 1)`.
+        shrink: Whether to remove dead units first (see `strip`); shrunk
+            layers keep a multiple of 4 units (16 for int8).
+
+    Returns:
+        A dict: `path`, `bytes` (file size), `quantize`, `layers` (one dict
+        per `Dense` layer of the stripped model: `name`, `shape`,
+        `sparsity` counted from its weights), `samples`, `max_abs_error`
+        (largest difference between the outputs of Keras and LiteRT) and
+        `argmax_agreement` (fraction of samples whose largest output is the
+        same).
+
+    Example:
+
+    >>> report = to_tflite(model, "lenet.tflite", sample_inputs=test_images)
+    >>> report["max_abs_error"] < 1e-5
+    True
+    """
+    path = check_tflite_path(path)
+    if quantize not in QUANTIZATIONS:
+        raise ValueError(
+            f"Received an invalid value for `quantize`, expected one of "
+            f"{QUANTIZATIONS}. Received: quantize={quantize!r}"
+        )
+    if quantize == "int8" and representative_data is None:
+        raise ValueError(
+            "quantize='int8' needs `representative_data` (a few hundred "
+            "typical inputs) to calibrate the activations. "
+            "Received: representative_data=None"
+        )
+    plain = strip(model, shrink=shrink, unit_multiple=16 if quantize == "int8" else 4)
+    representative = None
+    if representative_data is not None:
+        representative = _examples(representative_data, _CALIBRATION_EXAMPLES)
+    if sample_inputs is not None:
+        samples = _examples(sample_inputs, _SAMPLES)
+    elif representative is not None:
+        samples = representative
+    else:
+        shape = (_CALIBRATION_EXAMPLES,) + tuple(model.inputs[0].shape[1:])
+        samples = np.random.RandomState(0).rand(*shape).astype(np.float32)
+    with contextlib.redirect_stdout(io.StringIO()):  # The converter's chatter.
+        content = _converter(plain, quantize, representative).convert()
+    expected = np.asarray(model(samples, training=False))
+    actual = run_tflite(content, samples)
+    error = float(np.max(np.abs(actual - expected)))
+    if not np.isfinite(error) or (quantize is None and error > FLOAT_TOLERANCE):
+        raise RuntimeError(
+            f"The TFLite model's outputs differ from the Keras model's by "
+            f"{error:.3g} (allowed: {FLOAT_TOLERANCE} for float32, finite "
+            f"when quantized); {path!r} was not written."
+        )
+    saving.write_atomic(path, content)
+    return {
+        "path": path,
+        "bytes": len(content),
+        "quantize": quantize,
+        "layers": _layer_sparsity(plain),
+        "samples": len(samples),
+        "max_abs_error": error,
+        "argmax_agreement": float(
+            np.mean(np.argmax(actual, axis=-1) == np.argmax(expected, axis=-1))
+        ),
+    }
+
+
+def format_export_report(export_report):
+    """Formats the dict returned by `to_tflite` as text.
+
+    Args:
+        export_report: A dict returned by `to_tflite`.
+
+    Returns:
+        A multi-line string: the file, its size, per-layer sparsity and
+        the agreement with Keras.
+    """
+    lines = [
+        f"Wrote {export_report['path']} ({export_report['bytes']:,} bytes, "
+        f"weights: {export_report['quantize'] or 'float32'})",
+        f"{'layer':<16}{'shape':>14}{'sparsity':>10}",
+    ]
+    for row in export_report["layers"]:
+        shape = "x".join(str(n) for n in row["shape"])
+        lines.append(f"{row['name']:<16}{shape:>14}{row['sparsity']:>10.2%}")
+    lines.append(
+        f"Against Keras on {export_report['samples']} inputs: largest "
+        f"difference {export_report['max_abs_error']:.3g}, same argmax on "
+        f"{export_report['argmax_agreement']:.2%}"
+    )
+    return "\n".join(lines)
