@@ -120,7 +120,7 @@ def _arrays(dataset):
 
 def train(args):
     """Runs `keras-switcher train` with parsed arguments."""
-    saving.check_keras_path(args.output)
+    saving.check_output_path(args.output, ".keras")
     keras.utils.set_random_seed(args.seed)
     train_data = datasets.load(
         args.dataset,
@@ -197,7 +197,7 @@ def train(args):
 
 def export_model(args):
     """Runs `keras-switcher export` with parsed arguments."""
-    export.check_tflite_path(args.tflite)
+    saving.check_output_path(args.tflite, ".tflite")
     model = saving.load_model(args.model, compile=False)
     samples = None
     if args.dataset is not None:

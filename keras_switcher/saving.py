@@ -6,21 +6,22 @@ import tempfile
 import keras
 
 
-def check_keras_path(path):
-    """Raises unless `path` names a `.keras` file in an existing folder.
+def check_output_path(path, extension):
+    """Raises unless `path` names a file with `extension` in a writable folder.
 
     Args:
-        path: Destination of a model file.
+        path: Destination of a file.
+        extension: The required ending, such as `".keras"`.
 
     Returns:
         The path as a string.
     """
-    path = os.fspath(path)
-    if not path.endswith(".keras"):
+    if not isinstance(path, (str, os.PathLike)) or not os.fspath(path).endswith(extension):
         raise ValueError(
             "Received an invalid value for `path`, expected a file name "
-            f"ending in '.keras'. Received: path={path!r}"
+            f"ending in '{extension}'. Received: path={path!r}"
         )
+    path = os.fspath(path)
     folder = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(folder) or not os.access(folder, os.W_OK):
         raise OSError(
@@ -39,7 +40,7 @@ def save_model(model, path):
         model: The Keras model.
         path: Destination ending in `.keras`.
     """
-    path = check_keras_path(path)
+    path = check_output_path(path, ".keras")
     partial = f"{path[:-len('.keras')]}.partial.keras"
     try:
         model.save(partial)

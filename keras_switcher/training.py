@@ -12,6 +12,10 @@ from keras_switcher.switchers import UNetSwitcher
 BUILDERS = {
     "lenet300100": applications.LeNet300100,
     "lenet5": applications.LeNet5,
+    "resnet18": applications.ResNet18,
+    "resnet34": applications.ResNet34,
+    "vgg16": applications.VGG16,
+    "mobilenet": applications.MobileNet,
 }
 
 

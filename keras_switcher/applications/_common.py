@@ -9,16 +9,117 @@ from keras_switcher.layers import SwitchedDense
 from keras_switcher.models import SwitchedModel
 
 
-def check_weights(weights):
-    """Raises unless `weights` is `None` or the path of an existing file."""
+def check_weights(weights, imagenet=False):
+    """Raises unless `weights` is `None`, a file path or, if allowed, `"imagenet"`."""
+    if imagenet and weights == "imagenet":
+        return
     if weights is not None and not (
         isinstance(weights, (str, os.PathLike)) and os.path.isfile(weights)
     ):
+        choices = "`None` (random initialization), "
+        if imagenet:
+            choices += "'imagenet' (the Keras ImageNet weights of the backbone), "
         raise ValueError(
-            "The `weights` argument should be either `None` (random "
-            "initialization) or the path to the weights file to be loaded. "
-            f"Received: weights={weights!r}"
+            f"The `weights` argument should be either {choices}or the path "
+            f"to the weights file to be loaded. Received: weights={weights!r}"
         )
+
+
+def check_pooling(pooling):
+    if pooling not in (None, "avg", "max"):
+        raise ValueError(
+            "Received an invalid value for `pooling`, expected None, 'avg' "
+            f"or 'max'. Received: pooling={pooling!r}"
+        )
+
+
+def image_shape(input_shape, default, min_side):
+    """Validates an image input shape `(height, width, channels)`."""
+    input_shape = tuple(input_shape or default)
+    if len(input_shape) != 3 or min(input_shape[:2]) < min_side:
+        raise ValueError(
+            "Received an invalid value for `input_shape`, expected "
+            f"(height, width, channels) with height and width >= {min_side}. "
+            f"Received: input_shape={input_shape}"
+        )
+    return input_shape
+
+
+def is_small(input_shape, small_inputs):
+    """Whether to use the small-image (CIFAR) stem: by default up to 32x32."""
+    if small_inputs is None:
+        return max(input_shape[:2]) <= 32
+    return bool(small_inputs)
+
+
+def global_pooling(x, pooling):
+    """The `pooling` option of a headless builder."""
+    if pooling == "avg":
+        return keras.layers.GlobalAveragePooling2D(name="avg_pool")(x)
+    if pooling == "max":
+        return keras.layers.GlobalMaxPooling2D(name="max_pool")(x)
+    return x
+
+
+def load_imagenet_backbone(model, reference_builder, **reference_kwargs):
+    """Copies the Keras ImageNet weights of a backbone into `model`, by layer name.
+
+    Args:
+        model: The built model; its backbone layers carry Keras's names.
+        reference_builder: The `keras.applications` builder to take the
+            weights from, such as `keras.applications.VGG16`.
+        **reference_kwargs: More arguments of the reference builder.
+    """
+    if model.inputs[0].shape[-1] != 3:
+        raise ValueError(
+            "weights='imagenet' needs 3-channel (RGB) inputs. Received: "
+            f"input_shape={tuple(model.inputs[0].shape[1:])}"
+        )
+    try:
+        reference = reference_builder(
+            weights="imagenet", include_top=False, **reference_kwargs
+        )
+    except Exception as error:  # Downloads fail in many ways.
+        raise RuntimeError(
+            f"Could not load the Keras ImageNet weights for "
+            f"'{reference_builder.__name__}' ({type(error).__name__}: {error}). "
+            "They are downloaded on first use and cached in ~/.keras/models: "
+            "connect to the network once, or pass weights=None or the path "
+            "of a weights file."
+        ) from None
+    for layer in reference.layers:
+        if layer.weights:
+            model.get_layer(layer.name).set_weights(layer.get_weights())
+
+
+def head(x, specs, switched, switcher, target_sparsity, **dense_kwargs):
+    """Stacks the fully connected layers of a head.
+
+    Args:
+        x: The head's input, a 2-D Keras tensor.
+        specs: One `(units, name, activation)` per layer.
+        switched: Whether the layers are `SwitchedDense` or plain `Dense`.
+        switcher: Switcher setting; each layer gets its own copy.
+        target_sparsity: `None`, or the overall fraction of the head's
+            connections to switch off, spread with `erk_sparsities`.
+        **dense_kwargs: More arguments of every layer.
+
+    Returns:
+        The head's output tensor.
+    """
+    widths = [x.shape[-1]] + [units for units, _, _ in specs]
+    targets = head_sparsities(list(zip(widths[:-1], widths[1:])), target_sparsity)
+    for (units, name, activation), target in zip(specs, targets):
+        x = head_dense(
+            units,
+            name,
+            switched,
+            switcher,
+            target_sparsity=target,
+            activation=activation,
+            **dense_kwargs,
+        )(x)
+    return x
 
 
 def check_classes(classes):

@@ -60,27 +60,19 @@ def LeNet300100(
     _common.check_weights(weights)
     _common.check_classes(classes)
     image_input = _common.model_input(input_tensor, input_shape or (28, 28, 1))
-    dense = dict(
-        switched=switched,
-        switcher=switcher,
+    x = keras.layers.Flatten(name="flatten")(image_input)
+    specs = [(300, "fc1", "relu"), (100, "fc2", "relu")]
+    if include_top:
+        specs.append((classes, "predictions", classifier_activation))
+    x = _common.head(
+        x,
+        specs,
+        switched,
+        switcher,
+        target_sparsity,
         kernel_initializer=kernel_initializer,
         use_bias=use_bias,
     )
-    x = keras.layers.Flatten(name="flatten")(image_input)
-    widths = [x.shape[-1], 300, 100] + ([classes] if include_top else [])
-    targets = _common.head_sparsities(
-        list(zip(widths[:-1], widths[1:])), target_sparsity
-    )
-    x = _common.head_dense(300, "fc1", activation="relu", target_sparsity=targets[0], **dense)(x)
-    x = _common.head_dense(100, "fc2", activation="relu", target_sparsity=targets[1], **dense)(x)
-    if include_top:
-        x = _common.head_dense(
-            classes,
-            "predictions",
-            activation=classifier_activation,
-            target_sparsity=targets[2],
-            **dense,
-        )(x)
     return _common.finish(
         input_tensor,
         image_input,
@@ -143,48 +135,26 @@ def LeNet5(
     """
     _common.check_weights(weights)
     _common.check_classes(classes)
-    input_shape = tuple(input_shape or (28, 28, 1))
-    if len(input_shape) != 3 or min(input_shape[:2]) < 16:
-        raise ValueError(
-            "Received an invalid value for `input_shape`, expected "
-            "(height, width, channels) with height and width >= 16. "
-            f"Received: input_shape={input_shape}"
-        )
-    if pooling not in (None, "avg", "max"):
-        raise ValueError(
-            "Received an invalid value for `pooling`, expected None, 'avg' "
-            f"or 'max'. Received: pooling={pooling!r}"
-        )
+    input_shape = _common.image_shape(input_shape, (28, 28, 1), 16)
+    _common.check_pooling(pooling)
     image_input = _common.model_input(input_tensor, input_shape)
     x = keras.layers.Conv2D(20, 5, name="conv1")(image_input)
     x = keras.layers.MaxPooling2D(2, name="pool1")(x)
     x = keras.layers.Conv2D(50, 5, name="conv2")(x)
     x = keras.layers.MaxPooling2D(2, name="pool2")(x)
     if include_top:
-        dense = dict(
-            switched=switched,
-            switcher=switcher,
+        x = keras.layers.Flatten(name="flatten")(x)
+        x = _common.head(
+            x,
+            [(500, "fc1", "relu"), (classes, "predictions", classifier_activation)],
+            switched,
+            switcher,
+            target_sparsity,
             kernel_initializer=kernel_initializer,
             use_bias=use_bias,
         )
-        x = keras.layers.Flatten(name="flatten")(x)
-        targets = _common.head_sparsities(
-            [(x.shape[-1], 500), (500, classes)], target_sparsity
-        )
-        x = _common.head_dense(
-            500, "fc1", activation="relu", target_sparsity=targets[0], **dense
-        )(x)
-        x = _common.head_dense(
-            classes,
-            "predictions",
-            activation=classifier_activation,
-            target_sparsity=targets[1],
-            **dense,
-        )(x)
-    elif pooling == "avg":
-        x = keras.layers.GlobalAveragePooling2D(name="avg_pool")(x)
-    elif pooling == "max":
-        x = keras.layers.GlobalMaxPooling2D(name="max_pool")(x)
+    else:
+        x = _common.global_pooling(x, pooling)
     return _common.finish(
         input_tensor,
         image_input,

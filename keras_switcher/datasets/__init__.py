@@ -5,10 +5,17 @@ import os
 import numpy as np
 import tensorflow as tf
 
-from keras_switcher.datasets import mnist, splits
+from keras_switcher.datasets import cifar, mnist, splits
 
-NAMES = ("digits", "mnist")
+NAMES = ("digits", "mnist", "cifar10", "cifar100")
 _SPLIT_NAMES = ("train", "test")
+# Per-channel mean and standard deviation of the training images in [0, 1].
+CHANNEL_STATISTICS = {
+    "mnist": ((0.1307,), (0.3081,)),
+    "cifar10": ((0.4914, 0.4822, 0.4465), (0.2470, 0.2435, 0.2616)),
+    "cifar100": ((0.5071, 0.4865, 0.4409), (0.2673, 0.2564, 0.2762)),
+}
+_AUGMENTED = ("cifar10", "cifar100")
 
 
 def _digits_arrays():
@@ -40,7 +47,10 @@ def _local_arrays(name, split, data_dir):
             f"'{name}' files, or data_dir=None to use tensorflow-datasets."
         )
     split_name = splits.parse(split, _SPLIT_NAMES)[0]
-    arrays = {split_name: mnist.read_split(data_dir, split_name)}
+    if name == "mnist":
+        arrays = {split_name: mnist.read_split(data_dir, split_name)}
+    else:
+        arrays = {split_name: cifar.read_split(data_dir, name, split_name)}
     return splits.select(arrays, split, _SPLIT_NAMES)
 
 
@@ -58,6 +68,13 @@ def _tfds_dataset(name, split):
         ) from error
 
 
+def _augment(image, seed):
+    """The standard CIFAR augmentation: 4-pixel padding, random crop, flip."""
+    padded = tf.pad(image, [[4, 4], [4, 4], [0, 0]])
+    image = tf.image.random_crop(padded, tf.shape(image), seed=seed)
+    return tf.image.random_flip_left_right(image, seed=seed)
+
+
 def load(
     name,
     split="train",
@@ -65,25 +82,37 @@ def load(
     data_dir=None,
     shuffle=None,
     seed=None,
+    augment=False,
+    normalize=False,
 ):
     """Loads a dataset as batches of `(image, label)`.
 
-    Images are float32 in `[0, 1]` with shape `(height, width, channels)`;
-    labels are int64 class indices.
+    Images are float32 in `[0, 1]` with shape `(height, width, channels)`
+    (standardised per channel with `normalize=True`); labels are int64
+    class indices.
 
     Args:
-        name: `"mnist"` (28x28x1, 10 classes) or `"digits"` (scikit-learn's
-            bundled 8x8x1 handwritten digits, 1,797 images; 80% train, 20%
-            test in a fixed order).
+        name: `"mnist"` (28x28x1, 10 classes), `"cifar10"` (32x32x3, 10
+            classes), `"cifar100"` (32x32x3, 100 fine classes) or
+            `"digits"` (scikit-learn's bundled 8x8x1 handwritten digits,
+            1,797 images; 80% train, 20% test in a fixed order).
         split: `"train"` or `"test"`, optionally sliced in the
             tensorflow-datasets way: `"train[:5000]"`, `"test[50%:]"`.
         batch_size: Positive integer.
         data_dir: `None` to load through tensorflow-datasets (downloads on
-            first use), or a folder holding the dataset's original files
-            (for MNIST the four `*-ubyte.gz` IDX files).
+            first use), or a folder holding the dataset's original files:
+            for MNIST the four `*-ubyte.gz` IDX files; for CIFAR the binary
+            version's folder (`cifar-10-batches-bin/`, `cifar-100-binary/`)
+            or a folder that contains it.
         shuffle: Whether to reshuffle the examples each epoch. Defaults to
             `True` for the training split.
-        seed: Shuffling seed.
+        seed: Shuffling and augmentation seed.
+        augment: CIFAR only: the standard training augmentation (zero
+            padding by 4 pixels, a random 32x32 crop, a random horizontal
+            flip), done in the `tf.data` pipeline.
+        normalize: Subtract each channel's mean and divide by its standard
+            deviation over the training set (`CHANNEL_STATISTICS`); not for
+            `"digits"`.
 
     Returns:
         A batched, prefetching `tf.data.Dataset`.
@@ -105,6 +134,17 @@ def load(
             "Received an invalid value for `batch_size`, expected a positive "
             f"integer. Received: batch_size={batch_size!r}"
         )
+    if augment and name not in _AUGMENTED:
+        raise ValueError(
+            f"Received augment=True for name={name!r}: the random crop and "
+            f"flip are CIFAR's augmentation (names {_AUGMENTED}); flipping "
+            "would change what digits mean."
+        )
+    if normalize and name not in CHANNEL_STATISTICS:
+        raise ValueError(
+            f"Received normalize=True for name={name!r}, which has no "
+            f"channel statistics; expected one of {sorted(CHANNEL_STATISTICS)}."
+        )
     if data_dir is None and name != "digits":
         dataset = _tfds_dataset(name, split)
         size = None
@@ -116,8 +156,17 @@ def load(
         shuffle = splits.parse(split, _SPLIT_NAMES)[0] == "train"
     if shuffle:
         dataset = dataset.shuffle(size or 60_000, seed=seed)
+    if augment:
+        dataset = dataset.map(
+            lambda image, label: (_augment(image, seed), label),
+            num_parallel_calls=tf.data.AUTOTUNE,
+        )
+    mean, std = CHANNEL_STATISTICS.get(name, (0.0, 1.0)) if normalize else (0.0, 1.0)
     dataset = dataset.batch(batch_size).map(
-        lambda image, label: (tf.cast(image, tf.float32) / 255.0, tf.cast(label, tf.int64)),
+        lambda image, label: (
+            (tf.cast(image, tf.float32) / 255.0 - mean) / std,
+            tf.cast(label, tf.int64),
+        ),
         num_parallel_calls=tf.data.AUTOTUNE,
     )
     return dataset.prefetch(tf.data.AUTOTUNE)

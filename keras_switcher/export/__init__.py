@@ -2,7 +2,6 @@
 
 from keras_switcher.export.litert import (
     QUANTIZATIONS,
-    check_tflite_path,
     format_export_report,
     load_interpreter,
     run_tflite,

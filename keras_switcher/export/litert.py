@@ -17,30 +17,6 @@ _CALIBRATION_EXAMPLES = 256
 _SAMPLES = 1000
 
 
-def check_tflite_path(path):
-    """Raises unless `path` names a `.tflite` file in a writable folder.
-
-    Args:
-        path: Destination of a TFLite file.
-
-    Returns:
-        The path as a string.
-    """
-    if not isinstance(path, (str, os.PathLike)) or not os.fspath(path).endswith(".tflite"):
-        raise ValueError(
-            "Received an invalid value for `path`, expected a file name "
-            f"ending in '.tflite'. Received: path={path!r}"
-        )
-    path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(folder) or not os.access(folder, os.W_OK):
-        raise OSError(
-            f"Cannot write {path!r}: the folder {folder!r} does not exist or "
-            "is not writable."
-        )
-    return path
-
-
 def _interpreter(source, num_threads, delegates):
     from ai_edge_litert.interpreter import Interpreter, OpResolverType
 
@@ -227,7 +203,7 @@ def to_tflite(
     >>> report["max_abs_error"] < 1e-5
     True
     """
-    path = check_tflite_path(path)
+    path = saving.check_output_path(path, ".tflite")
     if quantize not in QUANTIZATIONS:
         raise ValueError(
             f"Received an invalid value for `quantize`, expected one of "
