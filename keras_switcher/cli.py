@@ -33,13 +33,19 @@ def _parser():
             "scikit-learn's bundled 8x8 digits, offline, in under a minute."
         ),
     )
-    train.add_argument("--dataset", default="digits", choices=("digits", "mnist"))
+    train.add_argument("--dataset", default="digits", choices=datasets.NAMES)
     train.add_argument(
         "--data-dir",
         default=None,
         help="folder of the dataset's original files (default: tensorflow-datasets)",
     )
-    train.add_argument("--model", default="lenet300100", choices=("lenet300100", "lenet5"))
+    train.add_argument("--model", default="lenet300100", choices=sorted(training.BUILDERS))
+    train.add_argument(
+        "--augment", action="store_true", help="CIFAR's random crop and flip"
+    )
+    train.add_argument(
+        "--normalize", action="store_true", help="standardise each image channel"
+    )
     train.add_argument(
         "--setting",
         default="recommended",
@@ -105,10 +111,13 @@ def _parser():
     export_command.add_argument(
         "--dataset",
         default=None,
-        choices=("digits", "mnist"),
+        choices=datasets.NAMES,
         help="real inputs to check the file on and to calibrate int8 (default: random inputs)",
     )
     export_command.add_argument("--data-dir", default=None)
+    export_command.add_argument(
+        "--normalize", action="store_true", help="standardise the sample images' channels"
+    )
     return parser
 
 
@@ -128,9 +137,15 @@ def train(args):
         batch_size=args.batch_size or SETTINGS[args.setting].batch_size,
         data_dir=args.data_dir,
         seed=args.seed,
+        augment=args.augment,
+        normalize=args.normalize,
     )
     test_data = datasets.load(
-        args.dataset, split="test", batch_size=1000, data_dir=args.data_dir
+        args.dataset,
+        split="test",
+        batch_size=1000,
+        data_dir=args.data_dir,
+        normalize=args.normalize,
     )
     input_shape = tuple(train_data.element_spec[0].shape[1:])
     switcher = None
@@ -142,6 +157,7 @@ def train(args):
         args.model,
         input_shape,
         args.epochs,
+        classes=datasets.CLASSES[args.dataset],
         setting=args.setting,
         target_sparsity=args.target_sparsity,
         alternate=args.alternate,
@@ -202,7 +218,11 @@ def export_model(args):
     samples = None
     if args.dataset is not None:
         samples = datasets.load(
-            args.dataset, split="test[:1000]", batch_size=1000, data_dir=args.data_dir
+            args.dataset,
+            split="test[:1000]",
+            batch_size=1000,
+            data_dir=args.data_dir,
+            normalize=args.normalize,
         )
     elif args.quantize == "int8":
         raise ValueError(

@@ -62,6 +62,9 @@ def write_atomic(path, content):
     try:
         with os.fdopen(handle, "wb") as file:
             file.write(content)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(partial, 0o666 & ~umask)  # mkstemp's file is private.
         os.replace(partial, path)
     finally:
         if os.path.exists(partial):

@@ -16,3 +16,12 @@ def mnist_dir():
     if not os.path.isfile(os.path.join(MNIST_DIR, "t10k-images-idx3-ubyte.gz")):
         pytest.skip(f"MNIST files not found in {MNIST_DIR} (see SPEC.md, section 5)")
     return MNIST_DIR
+
+
+@pytest.fixture
+def cifar10_dir():
+    """The CIFAR-10 binary training files of ../shared/data, or a skip."""
+    folder = os.path.join(SHARED_DATA, "cifar-10-batches-bin")
+    if not os.path.isfile(os.path.join(folder, "data_batch_5.bin")):
+        pytest.skip(f"CIFAR-10 files not found in {folder} (see SPEC.md, section 5)")
+    return folder

@@ -8,6 +8,7 @@ import tensorflow as tf
 from keras_switcher.datasets import cifar, mnist, splits
 
 NAMES = ("digits", "mnist", "cifar10", "cifar100")
+CLASSES = {"digits": 10, "mnist": 10, "cifar10": 10, "cifar100": 100}
 _SPLIT_NAMES = ("train", "test")
 # Per-channel mean and standard deviation of the training images in [0, 1].
 CHANNEL_STATISTICS = {

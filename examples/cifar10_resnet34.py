@@ -1,0 +1,8 @@
+"""resnet34 on cifar10 with switched fully connected layers, in the authors' setting.
+
+    python examples/cifar10_resnet34.py --data-dir DIR --epochs 2
+"""
+
+from _paper import run
+
+run("resnet34", "cifar10")
