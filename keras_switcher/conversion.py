@@ -28,7 +28,9 @@ def check_graph_model(model, caller):
         )
 
 
-def switch(model, layer_names=None, switcher=None, alternate="epoch", warmup_epochs=0):
+def switch(
+    model, layer_names=None, switcher=None, alternate="epoch", warmup_epochs=0, **model_kwargs
+):
     """Returns a `SwitchedModel` copy of `model` with switched `Dense` layers.
 
     The chosen `Dense` layers become `SwitchedDense` layers that keep their
@@ -44,6 +46,8 @@ def switch(model, layer_names=None, switcher=None, alternate="epoch", warmup_epo
             copied, so each layer gets its own) or a serialized switcher.
         alternate: Schedule of the returned model, see `SwitchedModel`.
         warmup_epochs: Dense warm-up epochs of the returned model.
+        **model_kwargs: More arguments of the returned `SwitchedModel`,
+            such as `gate_cache_steps`.
 
     Returns:
         A `SwitchedModel`, not compiled.
@@ -100,4 +104,5 @@ def switch(model, layer_names=None, switcher=None, alternate="epoch", warmup_epo
         name=f"switched_{model.name}",
         alternate=alternate,
         warmup_epochs=warmup_epochs,
+        **model_kwargs,
     )
