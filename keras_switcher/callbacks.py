@@ -1,7 +1,13 @@
 """Callbacks for `SwitchedModel` training."""
 
+import os
+
 import keras
 import numpy as np
+import tensorflow as tf
+from keras import ops
+
+from keras_switcher import reporting
 
 
 class MultiStepDecay(keras.callbacks.Callback):
@@ -141,3 +147,57 @@ class SparsityRamp(keras.callbacks.Callback):
             shares = np.minimum(shares, 1.0 - 1.0 / sizes)  # Keep one connection.
         for layer, share in zip(layers, shares):
             layer.switcher.sparsity.assign(share)
+        if hasattr(self.model, "mark_gates_stale"):
+            self.model.mark_gates_stale()
+
+
+class SparsityLogger(keras.callbacks.Callback):
+    """Logs the sparsity of every switched layer, and its mask, each epoch.
+
+    Adds `sparsity_<layer name>` (counted from the layer's gate) and
+    `sparsity_counted` (over all switched layers) to the epoch logs, so
+    they appear in the `History` and in callbacks that follow. With a
+    `log_dir`, it also writes them to TensorBoard as scalars, and each
+    layer's mask as an image (white: connection on; rows are inputs).
+
+    Args:
+        log_dir: `None`, or a TensorBoard log folder (a `train` sub-folder
+            is written, as `keras.callbacks.TensorBoard` does).
+        images: Whether to write the masks as images.
+
+    Example:
+
+    >>> model.fit(data, epochs=5, callbacks=[SparsityLogger("logs")])
+    """
+
+    def __init__(self, log_dir=None, images=True):
+        super().__init__()
+        self.log_dir = log_dir
+        self.images = images
+        self._writer = None
+
+    def on_train_begin(self, logs=None):
+        if self.log_dir is not None and self._writer is None:
+            self._writer = tf.summary.create_file_writer(os.path.join(self.log_dir, "train"))
+
+    def on_epoch_end(self, epoch, logs=None):
+        counted = reporting.report(self.model)
+        values = {f"sparsity_{row['name']}": row["sparsity"] for row in counted["layers"]}
+        values["sparsity_counted"] = counted["total"]["sparsity"]
+        if logs is not None:
+            logs.update(values)
+        if self._writer is None:
+            return
+        with self._writer.as_default(step=epoch):
+            for name, value in values.items():
+                tf.summary.scalar(name, value)
+            if self.images:
+                for layer in self.model.switched_layers:
+                    mask = ops.convert_to_numpy(layer.mask()).astype(np.float32)
+                    tf.summary.image(f"mask_{layer.name}", mask[None, :, :, None])
+        self._writer.flush()
+
+    def on_train_end(self, logs=None):
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None

@@ -9,7 +9,16 @@ import sys
 import keras
 import numpy as np
 
-from keras_switcher import datasets, export, reporting, saving, switchers, training
+from keras_switcher import (
+    callbacks,
+    datasets,
+    export,
+    plot,
+    reporting,
+    saving,
+    switchers,
+    training,
+)
 from keras_switcher.training import SETTINGS
 
 
@@ -89,7 +98,18 @@ def _parser():
         default="switched_model.keras",
         help="model file; a .tflite export and a .json summary are written beside it",
     )
+    train.add_argument(
+        "--tensorboard", default=None, help="folder for TensorBoard logs (sparsity and masks)"
+    )
     train.add_argument("--verbose", type=int, default=2, choices=(0, 1, 2))
+
+    report_command = commands.add_parser(
+        "report",
+        help="print the per-layer sparsity of a saved switched model",
+        description="Counts kept connections and dead neurons of each switched layer.",
+    )
+    report_command.add_argument("model", help="a .keras file with switched layers")
+    report_command.add_argument("--json", action="store_true", help="print JSON instead of a table")
 
     export_command = commands.add_parser(
         "export",
@@ -166,10 +186,11 @@ def train(args):
         learning_rate=args.lr,
         switcher_learning_rate=args.switcher_lr,
     )
-    model.fit(
+    history = model.fit(
         train_data,
         epochs=args.epochs,
-        callbacks=training.training_callbacks(args.setting, args.epochs, args.decay_at),
+        callbacks=training.training_callbacks(args.setting, args.epochs, args.decay_at)
+        + [callbacks.SparsityLogger(args.tensorboard)],
         shuffle=False,  # The dataset reshuffles itself each epoch.
         verbose=args.verbose,
     )
@@ -203,11 +224,16 @@ def train(args):
         "tflite_bytes": tflite["bytes"],
     }
     saving.write_atomic(f"{stem}.json", json.dumps(summary, indent=2).encode())
+    pictures = [plot.training_curves(history, f"{stem}_curves.png")] + [
+        plot.mask(layer, f"{stem}_mask_{layer.name}.png") for layer in model.switched_layers
+    ]
     print(
         f"\nSaved {os.path.abspath(args.output)}\n"
         f"Saved {os.path.abspath(tflite['path'])} ({tflite['bytes']:,} bytes, "
         f"test accuracy {tflite_correct / len(labels):.2%}, largest difference "
-        f"from Keras {tflite['max_abs_error']:.2g})"
+        f"from Keras {tflite['max_abs_error']:.2g})\n"
+        f"Saved {os.path.abspath(stem)}.json and {len(pictures)} pictures "
+        f"({os.path.basename(pictures[0])}, ...)"
     )
 
 
@@ -240,16 +266,19 @@ def export_model(args):
     print(export.format_export_report(result))
 
 
+def report_model(args):
+    """Runs `keras-switcher report` with parsed arguments."""
+    counted = reporting.report(saving.load_model(args.model, compile=False))
+    print(json.dumps(counted, indent=2) if args.json else reporting.format_report(counted))
+
+
 def main(argv=None):
     """Entry point of the `keras-switcher` console script."""
     argv = sys.argv[1:] if argv is None else list(argv)
     args = _parser().parse_args(argv)
     args.argv = argv
     try:
-        if args.command == "train":
-            train(args)
-        else:
-            export_model(args)
+        {"train": train, "export": export_model, "report": report_model}[args.command](args)
     except (ValueError, OSError, RuntimeError) as error:
         print(f"keras-switcher {args.command}: error: {error}", file=sys.stderr)
         return 1

@@ -86,6 +86,10 @@ class GateCache:
             gate.assign(ops.cast(layer.switcher(layer.kernel), gate.dtype))
         self.counters.assign([self.counters[0], 1])
 
+    def invalidate(self):
+        """Makes the next training step recompute the gates first."""
+        self.counters.assign([self.counters[0], 0])
+
     def count_task_step(self):
         self.counters.assign_add([0, 1])
 

@@ -128,6 +128,15 @@ class SwitchedModel(keras.Model):
         switcher_ids = {id(v) for v in self.switcher_variables}
         return [v for v in self.trainable_variables if id(v) not in switcher_ids]
 
+    def mark_gates_stale(self):
+        """With `gate_cache_steps`, recompute the cached gates before the next step.
+
+        Call it after changing what the switchers compute outside training,
+        such as their `sparsity` (as `SparsityRamp` does).
+        """
+        if self._gate_cache is not None:
+            self._gate_cache.invalidate()
+
     def current_phase(self):
         """Returns the phase of the next training step.
 
