@@ -84,7 +84,11 @@ class SparsityScore(keras.callbacks.Callback):
 def _declare(hp, space):
     values = {}
     for name, choices in space.items():
-        if isinstance(choices, list):
+        if isinstance(choices, list) and sorted(choices) == [False, True] and all(
+            isinstance(choice, bool) for choice in choices
+        ):
+            values[name] = hp.Boolean(name)
+        elif isinstance(choices, list):
             values[name] = hp.Choice(name, choices)
         elif isinstance(choices, tuple):
             values[name] = hp.Float(name, choices[0], choices[1], sampling="log")

@@ -14,7 +14,7 @@ from tuning_job import SMALL_SPACE
 
 @pytest.fixture(scope="module")
 def digits():
-    train = datasets.load("digits", "train[:512]", 64, seed=0)
+    train = datasets.load("digits", "train[:256]", 64, seed=0)
     val = datasets.load("digits", "test", 360)
     return train, val
 
