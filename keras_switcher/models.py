@@ -273,6 +273,13 @@ class SwitchedModel(keras.Model):
                 "`compile(optimizer=..., switcher_optimizer=..., loss=...)` "
                 "before `fit()`."
             )
+        if self._gate_cache is not None and self.distribute_strategy.num_replicas_in_sync > 1:
+            raise ValueError(
+                "`gate_cache_steps` does not support training on several "
+                "replicas yet: its switcher updates differ from a single "
+                "device's. Build the model with gate_cache_steps=None under "
+                f"{self.distribute_strategy.__class__.__name__}."
+            )
         self._build_optimizers()
         phase_functions = {
             phase: self._make_function(functools.partial(self._phase_step, phase))
