@@ -1,7 +1,12 @@
 """keras-switcher: sparse dense layers learned by switcher networks."""
 
 from keras_switcher import applications, baselines, datasets, plot
-from keras_switcher.callbacks import MultiStepDecay, SparsityLogger, SparsityRamp
+from keras_switcher.callbacks import (
+    MultiStepDecay,
+    NonFiniteGuard,
+    SparsityLogger,
+    SparsityRamp,
+)
 from keras_switcher.conversion import switch
 from keras_switcher.layers import SwitchedDense
 from keras_switcher.models import SwitchedModel

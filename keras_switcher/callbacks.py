@@ -1,6 +1,7 @@
 """Callbacks for `SwitchedModel` training."""
 
 import os
+import warnings
 
 import keras
 import numpy as np
@@ -201,3 +202,66 @@ class SparsityLogger(keras.callbacks.Callback):
         if self._writer is not None:
             self._writer.close()
             self._writer = None
+
+
+class NonFiniteGuard(keras.callbacks.Callback):
+    """Stops training at a NaN or Inf, naming the layer it came from.
+
+    Every `frequency` steps and at the end of each epoch it checks the
+    loss; if it is not finite, it looks for the switched layer whose kernel
+    or gate holds non-finite values and raises a `FloatingPointError` that
+    names it, before any later checkpoint can overwrite a good one. At the
+    end of each epoch it also warns about dead layers, whose gates are all
+    zero. `SwitchedModel.fit` adds it by default.
+
+    Args:
+        frequency: Steps between checks of the loss.
+    """
+
+    def __init__(self, frequency=20):
+        super().__init__()
+        self.frequency = frequency
+        self._warned = set()
+
+    def on_train_batch_end(self, batch, logs=None):
+        if batch % self.frequency == 0:
+            self._check(logs, f"step {batch}")
+
+    def on_epoch_end(self, epoch, logs=None):
+        self._check(logs, f"the end of epoch {epoch + 1}")
+        for row in reporting.report(self.model)["layers"]:
+            if row["kept"] == 0 and row["name"] not in self._warned:
+                self._warned.add(row["name"])
+                warnings.warn(
+                    f"Layer '{row['name']}' is dead: every gate of its "
+                    f"{row['shape'][0]}x{row['shape'][1]} kernel is zero, so it "
+                    "outputs its bias alone.",
+                    stacklevel=2,
+                )
+
+    def _check(self, logs, when):
+        loss = (logs or {}).get("loss")
+        if loss is None or np.isfinite(float(loss)):
+            return
+        self.model.stop_training = True
+        raise FloatingPointError(f"Training stopped at {when}: the loss is {float(loss)}. {self._culprit()}")
+
+    def _culprit(self):
+        layers = self.model.switched_layers
+        for layer in layers:
+            kernel = ops.convert_to_numpy(layer.kernel)
+            if not np.isfinite(kernel).all():
+                return (
+                    f"Layer '{layer.name}' has {int((~np.isfinite(kernel)).sum())} "
+                    "non-finite kernel values: lower the learning rate."
+                )
+        for layer in layers:
+            if not np.isfinite(ops.convert_to_numpy(layer.gate())).all():
+                return (
+                    f"The switcher of layer '{layer.name}' returns non-finite "
+                    "gates: lower the switcher learning rate."
+                )
+        return (
+            "Every switched layer's kernel and gate are finite: the non-finite "
+            "values come from elsewhere in the model or from the data."
+        )

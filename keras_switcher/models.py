@@ -10,6 +10,7 @@ from keras import ops
 
 from keras_switcher import schedule as schedule_lib
 from keras_switcher import reporting
+from keras_switcher.callbacks import NonFiniteGuard
 from keras_switcher.gate_cache import GateCache
 from keras_switcher.layers import gates_disabled, given_gates
 from keras_switcher.switchers import Switcher
@@ -37,6 +38,8 @@ class SwitchedModel(keras.Model):
     model's variables, so a saved model resumes where it stopped. Training
     logs show `sparsity` (fraction of switched connections that are off, over
     all switched layers) and `phase` (`-1` warm-up, `0` task, `1` switcher).
+    `fit` adds a `keras_switcher.NonFiniteGuard`, which stops training at a
+    NaN or Inf loss with an error naming the layer it came from.
 
     Args:
         alternate: `"epoch"` (the authors' schedule: task phase in even
@@ -328,7 +331,10 @@ class SwitchedModel(keras.Model):
         callbacks=None,
         **kwargs,
     ):
-        callbacks = [_EpochCounter()] + list(callbacks or [])
+        callbacks = list(callbacks or [])
+        if not any(isinstance(c, NonFiniteGuard) for c in callbacks):
+            callbacks.insert(0, NonFiniteGuard())
+        callbacks.insert(0, _EpochCounter())
         return super().fit(
             x,
             y,
