@@ -42,3 +42,13 @@ def test_dead_layer_is_reported_not_hidden():
         model.fit(x, y, batch_size=16, epochs=1, verbose=0)
     row = {r["name"]: r for r in report(model)["layers"]}["fc2"]
     assert row["kept"] == 0 and row["sparsity"] == 1.0 and row["dead_outputs"] == 100
+
+
+def test_truncated_keras_file_gives_a_clear_error(tmp_path):
+    model, _, _ = model_and_data()
+    path = tmp_path / "model.keras"
+    saving.save_model(model, path)
+    content = path.read_bytes()
+    path.write_bytes(content[: len(content) // 2])
+    with pytest.raises(ValueError, match="truncated, corrupt"):
+        saving.load_model(path)
