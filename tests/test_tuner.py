@@ -142,3 +142,13 @@ def test_objective_that_is_never_logged_fails_before_any_trial(tmp_path):
     with pytest.raises(ValueError, match="never logged: 'val_f1'"):
         build_tuner(keras_tuner.RandomSearch, hypermodel(), objective="val_f1", directory=tmp_path)
     assert not any(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("tuner_class", [keras_tuner.GridSearch, keras_tuner.BayesianOptimization])
+def test_grid_and_bayesian_tuners_run_the_hypermodel(tuner_class, tmp_path):
+    train = datasets.load("digits", "train[:128]", 64, seed=0)
+    val = datasets.load("digits", "test[:100]", 100)
+    tuner = build_tuner(tuner_class, hypermodel(), max_trials=1, directory=tmp_path, project_name="other")
+    tuner.search(train, validation_data=val, epochs=1, verbose=0)
+    (trial,) = tuner.oracle.get_best_trials(1)
+    assert trial.score is not None and trial.metrics.exists("val_sparsity")
