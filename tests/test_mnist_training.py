@@ -9,9 +9,9 @@ from keras_switcher.applications import LeNet300100
 
 def test_lenet300100_learns_mnist_with_switched_off_connections(mnist_dir):
     keras.utils.set_random_seed(0)
-    train = datasets.load("mnist", split="train[:8000]", batch_size=128, data_dir=mnist_dir, seed=0)
+    train = datasets.load("mnist", split="train[:6000]", batch_size=128, data_dir=mnist_dir, seed=0)
     test = datasets.load("mnist", split="test", batch_size=2000, data_dir=mnist_dir)
-    model = LeNet300100(switcher=UNetSwitcher(depth=3, base_channels=4))
+    model = LeNet300100(switcher=UNetSwitcher(depth=2, base_channels=4))
     model.compile(
         optimizer=keras.optimizers.Adam(1e-3),
         switcher_optimizer=keras.optimizers.Adam(1e-3),

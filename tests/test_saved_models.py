@@ -39,6 +39,7 @@ def test_card_accuracy_is_reproduced_exactly(card, mnist_dir):
     images, labels = next(iter(datasets.load("mnist", "test", 10_000, data_dir=mnist_dir)))
     images, labels = np.asarray(images), np.asarray(labels)
     model = saving.load_model(f"{STEM}.keras")
-    keras_correct = int(np.sum(np.argmax(model.predict(images, verbose=0), -1) == labels))
+    predictions = model.predict(images, batch_size=1000, verbose=0)
+    keras_correct = int(np.sum(np.argmax(predictions, -1) == labels))
     tflite_correct = int(np.sum(np.argmax(export.run_tflite(f"{STEM}.tflite", images), -1) == labels))
     assert (keras_correct, tflite_correct) == (card["keras_correct"], card["tflite_correct"])
