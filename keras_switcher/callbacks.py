@@ -146,6 +146,9 @@ class SparsityRamp(keras.callbacks.Callback):
             threshold = np.quantile(np.concatenate([k.ravel() for k in kernels]), overall)
             shares = np.array([float((k <= threshold).mean()) for k in kernels])
             shares = np.minimum(shares, 1.0 - 1.0 / sizes)  # Keep one connection.
+        in_use = np.array([float(layer.switcher.sparsity.numpy()) for layer in layers])
+        if np.allclose(in_use, shares, rtol=0, atol=1e-7):
+            return  # Past the ramp: the cached gates stay valid.
         for layer, share in zip(layers, shares):
             layer.switcher.sparsity.assign(share)
         if hasattr(self.model, "mark_gates_stale"):

@@ -37,6 +37,7 @@ def _basic_block(x, filters, strides, name):
 def _resnet(
     blocks,
     model_name,
+    *,
     include_top,
     weights,
     input_tensor,
@@ -49,9 +50,12 @@ def _resnet(
     switched,
     small_inputs,
     target_sparsity,
-    head_kwargs,
+    kernel_initializer,
+    use_bias,
     model_kwargs,
 ):
+    """Builds a ResNet with `blocks` basic blocks per stage; the builders'
+    arguments, with `model_kwargs` as a dict."""
     _common.check_weights(weights)
     _common.check_classes(classes)
     _common.check_pooling(pooling)
@@ -74,7 +78,8 @@ def _resnet(
             switched,
             switcher,
             target_sparsity,
-            **head_kwargs,
+            kernel_initializer=kernel_initializer,
+            use_bias=use_bias,
         )
     else:
         x = _common.global_pooling(x, pooling)
@@ -150,24 +155,7 @@ def ResNet18(
     use_bias=True,
     **model_kwargs,
 ):
-    return _resnet(
-        (2, 2, 2, 2),
-        "resnet18",
-        include_top,
-        weights,
-        input_tensor,
-        input_shape,
-        pooling,
-        classes,
-        classifier_activation,
-        name,
-        switcher,
-        switched,
-        small_inputs,
-        target_sparsity,
-        dict(kernel_initializer=kernel_initializer, use_bias=use_bias),
-        model_kwargs,
-    )
+    return _resnet((2, 2, 2, 2), "resnet18", **locals())
 
 
 def ResNet34(
@@ -187,24 +175,7 @@ def ResNet34(
     use_bias=True,
     **model_kwargs,
 ):
-    return _resnet(
-        (3, 4, 6, 3),
-        "resnet34",
-        include_top,
-        weights,
-        input_tensor,
-        input_shape,
-        pooling,
-        classes,
-        classifier_activation,
-        name,
-        switcher,
-        switched,
-        small_inputs,
-        target_sparsity,
-        dict(kernel_initializer=kernel_initializer, use_bias=use_bias),
-        model_kwargs,
-    )
+    return _resnet((3, 4, 6, 3), "resnet34", **locals())
 
 
 ResNet18.__doc__ = _DOC.format(
