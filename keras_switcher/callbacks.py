@@ -208,63 +208,139 @@ class SparsityLogger(keras.callbacks.Callback):
 
 
 class NonFiniteGuard(keras.callbacks.Callback):
-    """Stops training at a NaN or Inf, naming the layer it came from.
+    """Stops training at a NaN or Inf, naming the variable it is in.
 
-    Every `frequency` steps and at the end of each epoch it checks the
-    loss; if it is not finite, it looks for the switched layer whose kernel
-    or gate holds non-finite values and raises a `FloatingPointError` that
-    names it, before any later checkpoint can overwrite a good one. At the
-    end of each epoch it also warns about dead layers, whose gates are all
-    zero. `SwitchedModel.fit` adds it by default.
+    Every `frequency` steps, and at the end of each epoch before any later
+    callback (such as `ModelCheckpoint`) runs, it checks the loss and the
+    model's state itself: every floating-point variable of the model
+    (kernels, biases, switcher weights, cached gates) and, at the end of
+    each epoch, every switched layer's gate. The state must be checked, not
+    only the loss: on some CPUs oneDNN's fused MatMul + BiasAdd + ReLU
+    turns NaN into 0 in compiled functions, so a NaN kernel can leave the
+    loss finite. On a non-finite value it raises a `FloatingPointError`
+    that names the layer and variable, so no checkpoint of the broken state
+    is written. At the end of each epoch it also warns about dead layers,
+    whose gates are all zero. `SwitchedModel.fit` adds it by default.
 
     Args:
-        frequency: Steps between checks of the loss.
+        frequency: Positive integer, steps between checks. The state check
+            is one compiled reduction over the variables; see
+            `benchmarks/guard_cost.py` for its cost.
+
+    Example:
+
+    >>> model.fit(data, epochs=5, callbacks=[NonFiniteGuard(frequency=1)])
     """
 
     def __init__(self, frequency=20):
         super().__init__()
+        if not isinstance(frequency, int) or isinstance(frequency, bool) or frequency <= 0:
+            raise ValueError(
+                "Received an invalid value for `frequency`, expected a positive "
+                f"integer. Received: frequency={frequency!r}"
+            )
         self.frequency = frequency
         self._warned = set()
+        self._variables = None
+        self._finite_flags = None
+
+    def on_train_begin(self, logs=None):
+        self._variables = [
+            v for v in self.model.variables if keras.backend.is_float_dtype(v.dtype)
+        ]
+        self._finite_flags = _compiled(_finite_flags)
 
     def on_train_batch_end(self, batch, logs=None):
         if batch % self.frequency == 0:
-            self._check(logs, f"step {batch}")
+            self.check(logs, f"step {batch}")
 
     def on_epoch_end(self, epoch, logs=None):
-        self._check(logs, f"the end of epoch {epoch + 1}")
-        for row in reporting.report(self.model)["layers"]:
-            if row["kept"] == 0 and row["name"] not in self._warned:
-                self._warned.add(row["name"])
+        when = f"the end of epoch {epoch + 1}"
+        self.check(logs, when)
+        for layer in self.model.switched_layers:
+            gate = ops.convert_to_numpy(layer.gate())
+            if not np.isfinite(gate).all():
+                self._stop(
+                    when,
+                    f"The switcher of layer '{layer.name}' returns "
+                    f"{int((~np.isfinite(gate)).sum())} non-finite gates.",
+                )
+            if not (gate > 0).any() and layer.name not in self._warned:
+                self._warned.add(layer.name)
                 warnings.warn(
-                    f"Layer '{row['name']}' is dead: every gate of its "
-                    f"{row['shape'][0]}x{row['shape'][1]} kernel is zero, so it "
+                    f"Layer '{layer.name}' is dead: every gate of its "
+                    f"{gate.shape[0]}x{gate.shape[1]} kernel is zero, so it "
                     "outputs its bias alone.",
                     stacklevel=2,
                 )
 
-    def _check(self, logs, when):
-        loss = (logs or {}).get("loss")
-        if loss is None or np.isfinite(float(loss)):
-            return
-        self.model.stop_training = True
-        raise FloatingPointError(f"Training stopped at {when}: the loss is {float(loss)}. {self._culprit()}")
+    def check(self, logs=None, when="this step"):
+        """Raises a `FloatingPointError` if the loss or a variable is not finite.
 
-    def _culprit(self):
-        layers = self.model.switched_layers
-        for layer in layers:
-            kernel = ops.convert_to_numpy(layer.kernel)
-            if not np.isfinite(kernel).all():
-                return (
-                    f"Layer '{layer.name}' has {int((~np.isfinite(kernel)).sum())} "
-                    "non-finite kernel values: lower the learning rate."
-                )
-        for layer in layers:
-            if not np.isfinite(ops.convert_to_numpy(layer.gate())).all():
-                return (
-                    f"The switcher of layer '{layer.name}' returns non-finite "
-                    "gates: lower the switcher learning rate."
-                )
-        return (
-            "Every switched layer's kernel and gate are finite: the non-finite "
-            "values come from elsewhere in the model or from the data."
-        )
+        Args:
+            logs: Logs of the step, with the `loss`.
+            when: Words for the message, such as `"step 20"`.
+        """
+        if self._variables is None:
+            self.on_train_begin()
+        values = [v.value for v in self._variables]
+        flags = ops.convert_to_numpy(self._finite_flags(values))
+        if not flags.all():
+            broken = [v for v, finite in zip(self._variables, flags) if not finite]
+            self._stop(when, _describe(broken))
+        loss = (logs or {}).get("loss")
+        if loss is not None and not np.isfinite(float(loss)):
+            self._stop(
+                when,
+                f"The loss is {float(loss)} while every variable is finite: the "
+                "non-finite values come from the data or the loss.",
+            )
+
+    def _stop(self, when, reason):
+        self.model.stop_training = True
+        raise FloatingPointError(f"Training stopped at {when}. {reason}")
+
+
+def _finite_flags(values):
+    """One boolean per tensor: whether all its values are finite."""
+    return ops.stack([ops.all(ops.isfinite(value)) for value in values])
+
+
+def _compiled(function):
+    """`function` compiled by the backend (a list of tensors in, tensors out)."""
+    backend = keras.backend.backend()
+    if backend == "tensorflow":
+        return tf.function(function, reduce_retracing=True)
+    if backend == "jax":
+        import jax
+
+        return jax.jit(function)
+    return function
+
+
+def _describe(variables):
+    """Says which layers hold the non-finite `variables` and what to do.
+
+    Task variables are listed first: a NaN there spreads to the switchers
+    through the next gradient, rarely the other way round.
+    """
+    def is_switcher(variable):
+        return "switcher" in variable.path
+
+    variables = sorted(variables, key=is_switcher)
+    parts = []
+    for variable in variables[:5]:
+        count = int((~np.isfinite(ops.convert_to_numpy(variable))).sum())
+        layer, _, name = variable.path.partition("/")
+        if name:
+            parts.append(f"Layer '{layer}' has {count} non-finite values in '{name}'")
+        else:  # A variable of the model itself, such as a cached gate.
+            parts.append(f"The model's variable '{layer}' has {count} non-finite values")
+    if len(variables) > 5:
+        parts.append(f"and {len(variables) - 5} more variables")
+    advice = (
+        "lower the switcher learning rate"
+        if all(is_switcher(v) for v in variables)
+        else "lower the learning rate, or look for NaN or Inf in the data"
+    )
+    return "; ".join(parts) + f". To avoid it: {advice}."

@@ -18,7 +18,8 @@ def report(model):
     """Counts kept connections and dead neurons of every switched layer.
 
     Args:
-        model: A built Keras model with `SwitchedDense` layers.
+        model: A built Keras model with `SwitchedDense` layers, whose
+            gates are finite (else a `ValueError` names the layer).
 
     Returns:
         A dict with `"layers"`, a list with one dict per switched layer
@@ -40,7 +41,14 @@ def report(model):
         )
     rows = []
     for layer in layers:
-        mask = np.asarray(layer.mask())
+        gate = np.asarray(layer.gate())
+        if not np.isfinite(gate).all():
+            raise ValueError(
+                f"Layer '{layer.name}' has {int((~np.isfinite(gate)).sum())} "
+                "non-finite gates (its kernel or switcher holds NaN or Inf), "
+                "so its connections cannot be counted."
+            )
+        mask = gate > 0
         rows.append(
             {
                 "name": layer.name,

@@ -64,7 +64,7 @@ class SwitchedModelTest(testing.TestCase):
             model.epochs_seen.assign(phase_epochs)
             expected = model.compute_loss(x=x, y=y, y_pred=model(x), training=True)
             logs = model.train_on_batch(x, y, return_dict=True)
-            self.assertAllClose(logs["loss"], expected, atol=1e-6)
+            self.assertAllClose(logs["loss"], expected, atol=1e-5, rtol=1e-5)
 
     def test_logs_show_sparsity_and_phase(self):
         model = make_model(alternate=2)
@@ -183,8 +183,10 @@ class GateCacheTest(testing.TestCase):
         for a, b in zip(cached.switcher_variables, reference.switcher_variables):
             self.assertAllClose(a, b, atol=1e-5, msg=a.path)
         # After the update the cache holds the new switchers' gates.
+        # Compiled and eager gates may use different CPU kernels (oneDNN or
+        # not), so they agree to float32 rounding, not bit for bit.
         for layer, gate in zip(cached.switched_layers, cached._gate_cache.gates):
-            self.assertAllClose(gate, layer.gate(), atol=1e-6)
+            self.assertAllClose(gate, layer.gate(), atol=1e-5, rtol=1e-5)
 
     def test_task_phase_refreshes_gates_every_n_steps(self):
         x, y = make_data(n=80)
