@@ -3,13 +3,14 @@
 import contextlib
 import functools
 import math
+import os
 
 import keras
 import tensorflow as tf
 from keras import ops
 
 from keras_switcher import schedule as schedule_lib
-from keras_switcher import reporting
+from keras_switcher import reporting, saving
 from keras_switcher.callbacks import NonFiniteGuard
 from keras_switcher.gate_cache import GateCache
 from keras_switcher.layers import gates_disabled, given_gates
@@ -344,6 +345,30 @@ class SwitchedModel(keras.Model):
             callbacks=callbacks,
             **kwargs,
         )
+
+    def save(self, filepath, overwrite=True, **kwargs):
+        """Saves the model like `keras.Model.save`, atomically for files.
+
+        The file is written under a unique temporary name beside `filepath`
+        and renamed into place once complete, so an interrupted or failed
+        save (`ModelCheckpoint`'s included) leaves a file already at
+        `filepath` intact.
+        """
+        if not isinstance(filepath, (str, os.PathLike)) or (
+            not overwrite and os.path.exists(filepath)
+        ):
+            return super().save(filepath, overwrite=overwrite, **kwargs)
+        with saving.atomic_path(filepath) as partial:
+            super().save(partial, overwrite=True, **kwargs)
+
+    def save_weights(self, filepath, overwrite=True, **kwargs):
+        """Saves the weights like `keras.Model.save_weights`, atomically."""
+        if not isinstance(filepath, (str, os.PathLike)) or (
+            not overwrite and os.path.exists(filepath)
+        ):
+            return super().save_weights(filepath, overwrite=overwrite, **kwargs)
+        with saving.atomic_path(filepath) as partial:
+            super().save_weights(partial, overwrite=True, **kwargs)
 
     def get_config(self):
         config = super().get_config()

@@ -1,5 +1,6 @@
 """Saving that never leaves a half-written file at the destination."""
 
+import contextlib
 import os
 import tempfile
 
@@ -31,6 +32,42 @@ def check_output_path(path, extension):
     return path
 
 
+@contextlib.contextmanager
+def atomic_path(path):
+    """Yields a fresh temporary path that replaces `path` if the block succeeds.
+
+    The temporary file sits in the destination's folder (so the final rename
+    is atomic), has a unique hidden name ending like `path` (`.keras`,
+    `.weights.h5`, ...), and is removed if the block raises: a file already
+    at `path` is then left as it was.
+
+    Args:
+        path: The destination file.
+
+    Yields:
+        The temporary path to write.
+
+    Example:
+
+    >>> with atomic_path("model.keras") as partial:
+    ...     model.save(partial)
+    """
+    path = os.fspath(path)
+    folder, name = os.path.split(os.path.abspath(path))
+    ending = name[name.index("."):] if "." in name else ""
+    handle, partial = tempfile.mkstemp(prefix=f".{name}.", suffix=f".partial{ending}", dir=folder)
+    os.close(handle)
+    try:
+        yield partial
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(partial, 0o666 & ~umask)  # mkstemp's file is private.
+        os.replace(partial, path)
+    finally:
+        if os.path.exists(partial):
+            os.remove(partial)
+
+
 def save_model(model, path):
     """Saves `model` to a `.keras` file through a temporary file and a rename.
 
@@ -41,13 +78,8 @@ def save_model(model, path):
         path: Destination ending in `.keras`.
     """
     path = check_output_path(path, ".keras")
-    partial = f"{path[:-len('.keras')]}.partial.keras"
-    try:
+    with atomic_path(path) as partial:
         model.save(partial)
-        os.replace(partial, path)
-    finally:
-        if os.path.exists(partial):
-            os.remove(partial)
 
 
 def write_atomic(path, content):
@@ -57,18 +89,9 @@ def write_atomic(path, content):
         path: Destination file, in an existing folder.
         content: The bytes to write.
     """
-    folder = os.path.dirname(os.path.abspath(path))
-    handle, partial = tempfile.mkstemp(suffix=".partial", dir=folder)
-    try:
-        with os.fdopen(handle, "wb") as file:
+    with atomic_path(path) as partial:
+        with open(partial, "wb") as file:
             file.write(content)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(partial, 0o666 & ~umask)  # mkstemp's file is private.
-        os.replace(partial, path)
-    finally:
-        if os.path.exists(partial):
-            os.remove(partial)
 
 
 def load_model(path, compile=True):

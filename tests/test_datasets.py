@@ -97,12 +97,41 @@ def test_not_gzip_is_named(tmp_path, mnist_dir):
         datasets.load("mnist", split="test", data_dir=str(tmp_path))
 
 
-def test_tensorflow_datasets_path_fails_clearly_offline(tmp_path, monkeypatch):
+def test_tensorflow_datasets_gets_as_far_as_the_download(tmp_path, monkeypatch):
+    """The real tfds path: everything it imports is installed and it tries
+    to download, which fails here only for want of a network (or, with a
+    network, downloads MNIST into a temporary folder)."""
+    from tensorflow_datasets.core import constants
+    from tensorflow_datasets.core.download import downloader
+
+    monkeypatch.setattr(constants, "DATA_DIR", str(tmp_path))
+    monkeypatch.setattr(downloader, "MAX_RETRIES", 0)  # No minutes of back-off.
+    try:
+        images, labels = next(iter(datasets.load("mnist", split="test[:8]", batch_size=8)))
+    except RuntimeError as error:
+        assert "network is unreachable" in str(error), error
+        assert "is not installed" not in str(error)
+    else:
+        assert tuple(images.shape) == (8, 28, 28, 1) and tuple(labels.shape) == (8,)
+
+
+def test_a_missing_package_of_tensorflow_datasets_is_told_apart_from_the_network(monkeypatch):
+    import tensorflow_datasets as tfds
+
+    def missing(*args, **kwargs):
+        raise ModuleNotFoundError("No module named 'importlib_resources'", name="importlib_resources")
+
+    monkeypatch.setattr(tfds, "load", missing)
+    with pytest.raises(RuntimeError, match="'importlib_resources' it needs is not installed.*pip install importlib_resources"):
+        datasets.load("mnist")
+
+
+def test_offline_download_names_the_network(monkeypatch):
     import tensorflow_datasets as tfds
 
     def offline(*args, **kwargs):
         raise ConnectionError("no network")
 
     monkeypatch.setattr(tfds, "load", offline)
-    with pytest.raises(RuntimeError, match="pass their folder as data_dir"):
+    with pytest.raises(RuntimeError, match="network is unreachable.*pass their folder as data_dir"):
         datasets.load("mnist")

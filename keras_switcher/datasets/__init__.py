@@ -56,17 +56,41 @@ def _local_arrays(name, split, data_dir):
 
 
 def _tfds_dataset(name, split):
-    import tensorflow_datasets as tfds
-
     splits.parse(split, _SPLIT_NAMES)
     try:
+        import tensorflow_datasets as tfds
+
         return tfds.load(name, split=split, as_supervised=True)
-    except Exception as error:  # tfds raises many kinds on failed downloads.
+    except ImportError as error:
         raise RuntimeError(
-            f"Could not load '{name}' through tensorflow-datasets: {error}. "
-            "Without a network, download the original files elsewhere and "
-            "pass their folder as data_dir."
+            f"tensorflow-datasets cannot load '{name}': the package "
+            f"'{error.name}' it needs is not installed ({error}). Install it "
+            f"(pip install {error.name}), or pass the folder of the original "
+            "files as data_dir."
         ) from error
+    except Exception as error:  # tfds raises many kinds on failed downloads.
+        if _network_error(error):
+            raise RuntimeError(
+                f"Could not download '{name}' through tensorflow-datasets: the "
+                f"network is unreachable ({type(error).__name__}: {error}). "
+                "Without a network, download the original files elsewhere "
+                "and pass their folder as data_dir."
+            ) from error
+        raise RuntimeError(
+            f"tensorflow-datasets failed to load '{name}' "
+            f"({type(error).__name__}: {error})."
+        ) from error
+
+
+def _network_error(error):
+    """Whether `error`, or an error it came from, is a connection failure."""
+    while error is not None:
+        if isinstance(error, (ConnectionError, OSError)) and not isinstance(
+            error, (FileNotFoundError, PermissionError)
+        ):
+            return True
+        error = error.__cause__ or error.__context__
+    return False
 
 
 def _augment(image, seed):
