@@ -89,7 +89,7 @@ def main():
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     if not os.path.isfile(TEST_FILE):
-        raise SystemExit(f"CIFAR-10 files not found under {SHARED_DATA} (see SPEC.md, section 5)")
+        raise SystemExit(f"CIFAR-10 files not found under {SHARED_DATA} (pass the folder of the CIFAR-10 binary files, see README.md)")
     rows = [run(True, args), run(False, args)]
     budget = (
         f"ResNet18 (CIFAR stem) on the first {args.train_examples:,} CIFAR-10 training "

@@ -1,16 +1,39 @@
 """keras-switcher: sparse dense layers learned by switcher networks."""
 
-from keras_switcher import applications, baselines, datasets, plot
-from keras_switcher.callbacks import (
+import importlib
+import os
+import sys
+
+if os.path.basename(sys.argv[0]) == "keras-switcher":
+    # The command line: keep TensorFlow's native start-up log lines (CUDA
+    # probing, CPU features) off the terminal unless the user asks for them.
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+from keras_switcher import applications, baselines, datasets, plot  # noqa: E402
+from keras_switcher.callbacks import (  # noqa: E402
     MultiStepDecay,
     NonFiniteGuard,
     SparsityLogger,
     SparsityRamp,
 )
-from keras_switcher.conversion import switch
-from keras_switcher.layers import SwitchedDense
-from keras_switcher.models import SwitchedModel
-from keras_switcher.reporting import format_report, report
-from keras_switcher.switchers import NeuronSwitcher, Switcher, UNetSwitcher
+from keras_switcher.conversion import switch  # noqa: E402
+from keras_switcher.layers import SwitchedDense  # noqa: E402
+from keras_switcher.models import SwitchedModel  # noqa: E402
+from keras_switcher.reporting import format_report, report  # noqa: E402
+from keras_switcher.switchers import NeuronSwitcher, Switcher, UNetSwitcher  # noqa: E402
 
 __version__ = "0.1.0"
+
+# Submodules reached as attributes (`ks.export.to_tflite`), imported on first
+# use: `export` and `tuner` pull in the TFLite converter and Keras Tuner.
+_LAZY_SUBMODULES = ("export", "saving", "training", "tuner", "sparsity", "cli")
+
+
+def __getattr__(name):
+    if name in _LAZY_SUBMODULES:
+        return importlib.import_module(f"keras_switcher.{name}")
+    raise AttributeError(f"module 'keras_switcher' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY_SUBMODULES))

@@ -90,7 +90,10 @@ class SparsityRamp(keras.callbacks.Callback):
             `"magnitude"` gives each layer the share that one global
             threshold on the kernels' magnitudes would remove (the
             class-blinded split of Stier et al.), recomputed at each update.
-        frequency: Steps between updates.
+        frequency: Steps between updates, counted over the whole run; the
+            sparsity is also updated at the end of every epoch, so the ramp
+            reaches its target at `end_epoch` whatever the number of steps
+            per epoch.
 
     Example:
 
@@ -115,15 +118,36 @@ class SparsityRamp(keras.callbacks.Callback):
                 "Received an invalid value for `allocation`, expected 'fixed' "
                 f"or 'magnitude'. Received: allocation={allocation!r}"
             )
+        if not isinstance(frequency, int) or isinstance(frequency, bool) or frequency <= 0:
+            raise ValueError(
+                "Received an invalid value for `frequency`, expected a positive "
+                f"integer. Received: frequency={frequency!r}"
+            )
         self.end_epoch = end_epoch
         self.start_epoch = start_epoch
         self.initial = initial
         self.allocation = allocation
         self.frequency = frequency
+        self._steps_taken = 0
+        self._epoch_start = 0
+
+    def on_train_begin(self, logs=None):
+        self._steps_taken = 0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch_start = int(ops.convert_to_numpy(self.model.epochs_seen))
 
     def on_train_batch_begin(self, batch, logs=None):
-        if batch % self.frequency:
-            return
+        if self._steps_taken % self.frequency == 0:
+            steps = self.params.get("steps") or 1
+            self._update(self._epoch_start + min(batch / steps, 1.0))
+        self._steps_taken += 1
+
+    def on_epoch_end(self, epoch, logs=None):
+        self._update(self._epoch_start + 1.0)
+
+    def _update(self, epoch):
+        """Sets each layer's share of the sparsity at a (fractional) epoch."""
         layers = [
             layer
             for layer in self.model.switched_layers
@@ -131,8 +155,6 @@ class SparsityRamp(keras.callbacks.Callback):
         ]
         if not layers:
             return
-        steps = self.params.get("steps") or 1
-        epoch = int(self.model.epochs_seen.numpy()) + min(batch / steps, 1.0)
         progress = (epoch - self.start_epoch) / (self.end_epoch - self.start_epoch)
         remaining = (1.0 - min(max(progress, 0.0), 1.0)) ** 3
         sizes = np.array([np.prod(layer.kernel.shape) for layer in layers])

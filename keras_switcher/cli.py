@@ -1,10 +1,12 @@
 """The `keras-switcher` command line."""
 
 import argparse
+import contextlib
 import json
 import os
 import shlex
 import sys
+import tempfile
 
 import keras
 import numpy as np
@@ -22,8 +24,33 @@ from keras_switcher import (
 from keras_switcher.training import SETTINGS
 
 
+def _number(kind, accept, expected):
+    """An argparse type: converts with `kind`, then checks with `accept`."""
+
+    def convert(value):
+        try:
+            number = kind(value)
+        except ValueError:
+            number = None
+        if number is None or not accept(number):
+            raise argparse.ArgumentTypeError(f"expected {expected}, received {value!r}")
+        return number
+
+    convert.__name__ = expected  # What argparse names in its messages.
+    return convert
+
+
+_positive_int = _number(int, lambda n: n > 0, "a positive integer")
+_non_negative_int = _number(int, lambda n: n >= 0, "a non-negative integer")
+_positive_float = _number(float, lambda x: x > 0 and x != float("inf"), "a positive number")
+_sparsity = _number(float, lambda x: 0 <= x < 1, "a fraction in [0, 1)")
+_epoch_fraction = _number(float, lambda x: 0 < x <= 1, "a fraction of the epochs in (0, 1]")
+
+
 def _alternate(value):
-    return value if value == "epoch" else int(value)
+    if value == "epoch":
+        return value
+    return _number(int, lambda n: n > 0, "'epoch' or a positive number of steps")(value)
 
 
 def _parser():
@@ -61,33 +88,33 @@ def _parser():
         choices=sorted(SETTINGS),
         help="; ".join(f"{name}: {s.description}" for name, s in SETTINGS.items()),
     )
-    train.add_argument("--epochs", type=int, default=20)
-    train.add_argument("--batch-size", type=int, default=None, help="default: the setting's")
+    train.add_argument("--epochs", type=_positive_int, default=20)
+    train.add_argument("--batch-size", type=_positive_int, default=None, help="default: the setting's")
     train.add_argument("--train-split", default="train", help="e.g. 'train[:10000]'")
-    train.add_argument("--lr", type=float, default=None, help="task learning rate")
-    train.add_argument("--switcher-lr", type=float, default=None)
+    train.add_argument("--lr", type=_positive_float, default=None, help="task learning rate")
+    train.add_argument("--switcher-lr", type=_positive_float, default=None)
     train.add_argument(
         "--alternate",
         type=_alternate,
         default=None,
         help="'epoch' or a number of steps per phase (default: the setting's)",
     )
-    train.add_argument("--warmup-epochs", type=int, default=0)
+    train.add_argument("--warmup-epochs", type=_non_negative_int, default=0)
     train.add_argument(
         "--target-sparsity",
-        type=float,
+        type=_sparsity,
         default=None,
         help="overall sparsity of the switched layers (default: the setting's)",
     )
     train.add_argument(
         "--block-size",
-        type=int,
+        type=_positive_int,
         default=None,
         help="switch connections in blocks of this many inputs (4: TFLite's fast float kernel)",
     )
     train.add_argument(
         "--decay-at",
-        type=float,
+        type=_epoch_fraction,
         nargs="*",
         default=(0.5, 0.75),
         help="fractions of the epochs at which both learning rates drop 10x",
@@ -141,6 +168,26 @@ def _parser():
     return parser
 
 
+@contextlib.contextmanager
+def _native_logs_held_back():
+    """Holds back what native code (the TFLite converter, LiteRT) writes to
+    the process's standard error, and shows it only if the block fails."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as captured:
+        os.dup2(captured.fileno(), 2)
+        try:
+            yield
+        except BaseException:
+            os.dup2(saved, 2)
+            captured.seek(0)
+            sys.stderr.write(captured.read().decode(errors="replace"))
+            raise
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+
+
 def _arrays(dataset):
     """Concatenates a dataset of `(images, labels)` batches into two arrays."""
     images, labels = zip(*((np.asarray(x), np.asarray(y)) for x, y in dataset))
@@ -154,7 +201,7 @@ def train(args):
     train_data = datasets.load(
         args.dataset,
         split=args.train_split,
-        batch_size=args.batch_size or SETTINGS[args.setting].batch_size,
+        batch_size=args.batch_size if args.batch_size is not None else SETTINGS[args.setting].batch_size,
         data_dir=args.data_dir,
         seed=args.seed,
         augment=args.augment,
@@ -205,10 +252,10 @@ def train(args):
     print(reporting.format_report(sparsity))
     saving.save_model(model, args.output)
     stem = args.output[: -len(".keras")]
-    tflite = export.to_tflite(model, f"{stem}.tflite", sample_inputs=images)
-    tflite_correct = int(
-        np.sum(np.argmax(export.run_tflite(tflite["path"], images), -1) == labels)
-    )
+    with _native_logs_held_back():
+        tflite = export.to_tflite(model, f"{stem}.tflite", sample_inputs=images)
+        tflite_outputs = export.run_tflite(tflite["path"], images)
+    tflite_correct = int(np.sum(np.argmax(tflite_outputs, -1) == labels))
     summary = {
         "command": shlex.join(["keras-switcher"] + args.argv),
         "dataset": args.dataset,
@@ -256,14 +303,15 @@ def export_model(args):
             "--quantize int8 needs real inputs to calibrate the activations: "
             "pass --dataset (and --data-dir)."
         )
-    result = export.to_tflite(
-        model,
-        args.tflite,
-        quantize=args.quantize,
-        representative_data=samples,
-        sample_inputs=samples,
-        shrink=args.shrink,
-    )
+    with _native_logs_held_back():
+        result = export.to_tflite(
+            model,
+            args.tflite,
+            quantize=args.quantize,
+            representative_data=samples,
+            sample_inputs=samples,
+            shrink=args.shrink,
+        )
     print(export.format_export_report(result))
 
 

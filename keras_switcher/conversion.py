@@ -39,8 +39,8 @@ def switch(
 
     Args:
         model: A built functional or `Sequential` Keras model.
-        layer_names: Names of the `Dense` layers to switch. `None` switches
-            every `Dense` layer.
+        layer_names: Name, or list of names, of the `Dense` layers to
+            switch. `None` switches every `Dense` layer.
         switcher: Switcher setting for each new layer: `None` or `"unet"`
             for the default U-Net, a `Switcher` instance (its configuration is
             copied, so each layer gets its own) or a serialized switcher.
@@ -65,8 +65,16 @@ def switch(
         for layer in model.layers
         if isinstance(layer, keras.layers.Dense)
     ]
+    if isinstance(layer_names, str):
+        layer_names = [layer_names]
     if layer_names is None:
         targets = set(dense_names)
+    elif not layer_names:
+        raise ValueError(
+            "Received an invalid value for `layer_names`, expected None (every "
+            f"Dense layer) or a non-empty list of names among {dense_names}. "
+            f"Received: layer_names={layer_names!r}"
+        )
     else:
         targets = set(layer_names)
         unknown = sorted(targets - set(dense_names))

@@ -63,7 +63,8 @@ class SwitchedDense(keras.layers.Layer):
         bias_constraint: Constraint applied to the bias vector.
         switcher: The switcher network: `None` or `"unet"` for the
             authors' U-Net (`keras_switcher.UNetSwitcher()`), a `Switcher`
-            instance owned by this layer alone, or a serialized switcher.
+            instance owned by this layer alone (one given to a second layer
+            is refused), or a serialized switcher.
         **kwargs: Base layer keyword arguments, such as `name` and `dtype`.
 
     Input shape:
@@ -100,6 +101,11 @@ class SwitchedDense(keras.layers.Layer):
                 "Received an invalid value for `units`, expected a positive "
                 f"integer. Received: units={units}"
             )
+        if not isinstance(use_bias, bool):
+            raise ValueError(
+                "Received an invalid value for `use_bias`, expected True or "
+                f"False. Received: use_bias={use_bias!r}"
+            )
         super().__init__(activity_regularizer=activity_regularizer, **kwargs)
         self.units = units
         self.activation = activations.get(activation)
@@ -110,7 +116,18 @@ class SwitchedDense(keras.layers.Layer):
         self.bias_regularizer = regularizers.get(bias_regularizer)
         self.kernel_constraint = constraints.get(kernel_constraint)
         self.bias_constraint = constraints.get(bias_constraint)
-        self.switcher = switchers.get(switcher)
+        switcher = switchers.get(switcher)
+        owner = getattr(switcher, "_owner", None)
+        if owner is not None:
+            raise ValueError(
+                f"Received a switcher that already belongs to layer '{owner}': "
+                "each SwitchedDense needs a switcher of its own (its weights "
+                "are shaped by the layer's kernel). Pass a new instance, or "
+                "`keras_switcher.switchers.fresh(switcher)` for a copy of its "
+                f"setting. Received: switcher={switcher.name!r}"
+            )
+        switcher._owner = self.name
+        self.switcher = switcher
         self.input_spec = keras.layers.InputSpec(min_ndim=2)
         self.supports_masking = True
 

@@ -178,8 +178,17 @@ class SwitchedModel(keras.Model):
                 "from `optimizer`: each keeps state for its own variables. "
                 f"Received the same instance for both: {optimizer}"
             )
+        try:
+            switcher_optimizer = keras.optimizers.get(switcher_optimizer)
+        except ValueError as error:
+            raise ValueError(
+                "Received an invalid value for `switcher_optimizer`, expected "
+                "an optimizer name such as 'adam' or a `keras.optimizers."
+                f"Optimizer` instance ({error}). "
+                f"Received: switcher_optimizer={switcher_optimizer!r}"
+            ) from None
         super().compile(optimizer=optimizer, **kwargs)
-        self.switcher_optimizer = keras.optimizers.get(switcher_optimizer)
+        self.switcher_optimizer = switcher_optimizer
         if self.built:
             self._build_optimizers()
 
@@ -276,6 +285,13 @@ class SwitchedModel(keras.Model):
                 "This `SwitchedModel` has no `switcher_optimizer`: call "
                 "`compile(optimizer=..., switcher_optimizer=..., loss=...)` "
                 "before `fit()`."
+            )
+        if not self.switched_layers:
+            raise ValueError(
+                f"Model '{self.name}' has no `SwitchedDense` layer for a "
+                "`SwitchedModel` to train: use `keras.Model` for a model "
+                "without one, or `keras_switcher.switch(model)` to switch its "
+                "Dense layers."
             )
         if self._gate_cache is not None and self.distribute_strategy.num_replicas_in_sync > 1:
             raise ValueError(

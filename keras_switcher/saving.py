@@ -23,6 +23,11 @@ def check_output_path(path, extension):
             f"ending in '{extension}'. Received: path={path!r}"
         )
     path = os.fspath(path)
+    if os.path.isdir(path):
+        raise ValueError(
+            f"Received an invalid value for `path`: {path!r} is a folder; "
+            f"expected the name of a file ending in '{extension}'."
+        )
     folder = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(folder) or not os.access(folder, os.W_OK):
         raise OSError(
@@ -79,7 +84,9 @@ def save_model(model, path):
     """
     path = check_output_path(path, ".keras")
     with atomic_path(path) as partial:
-        model.save(partial)
+        # Keras's own save: `SwitchedModel.save` would add a second
+        # temporary file around this one.
+        keras.Model.save(model, partial)
 
 
 def write_atomic(path, content):

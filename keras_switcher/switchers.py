@@ -136,8 +136,17 @@ class UNetSwitcher(Switcher):
                 f"'binary'. Received: gate={gate!r}"
             )
         self.gate = gate
-        self.magnitude_prior = bool(magnitude_prior)
-        if target_sparsity is not None and not 0 <= target_sparsity < 1:
+        if not isinstance(magnitude_prior, bool):
+            raise ValueError(
+                "Received an invalid value for `magnitude_prior`, expected "
+                f"True or False. Received: magnitude_prior={magnitude_prior!r}"
+            )
+        self.magnitude_prior = magnitude_prior
+        if target_sparsity is not None and (
+            isinstance(target_sparsity, bool)
+            or not isinstance(target_sparsity, (int, float))
+            or not 0 <= target_sparsity < 1
+        ):
             raise ValueError(
                 "Received an invalid value for `target_sparsity`, expected "
                 "None or a float in [0, 1). "

@@ -117,6 +117,18 @@ def _setting(name):
     return SETTINGS[name]
 
 
+def _rate(argument, value, default):
+    """A learning rate given by the caller (checked), or the setting's."""
+    if value is None:
+        return default
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < float("inf"):
+        raise ValueError(
+            f"Received an invalid value for `{argument}`, expected None (the "
+            f"setting's {default}) or a positive number. Received: {argument}={value!r}"
+        )
+    return value
+
+
 def build_model(
     builder_name,
     input_shape,
@@ -166,7 +178,7 @@ def build_model(
         if chosen.freeze_fraction is not None:
             freeze = max(round(chosen.freeze_fraction * epochs), warmup_epochs + 1)
         model_kwargs = dict(
-            alternate=alternate or chosen.alternate,
+            alternate=alternate if alternate is not None else chosen.alternate,
             warmup_epochs=warmup_epochs,
             gate_cache_steps=chosen.gate_cache_steps,
             freeze_switchers_after=freeze,
@@ -178,17 +190,19 @@ def build_model(
         switcher=switcher if switcher is not None else chosen.switcher(),
         kernel_initializer=chosen.kernel_initializer(),
         use_bias=chosen.use_bias,
-        target_sparsity=target_sparsity if target_sparsity is not None else chosen.target_sparsity,
+        target_sparsity=(target_sparsity if target_sparsity is not None else chosen.target_sparsity)
+        if switched
+        else None,
         **model_kwargs,
     )
     compile_args = dict(
-        optimizer=chosen.optimizer(learning_rate or chosen.learning_rate),
+        optimizer=chosen.optimizer(_rate("learning_rate", learning_rate, chosen.learning_rate)),
         loss="sparse_categorical_crossentropy",
         metrics=["accuracy"],
     )
     if switched:
         compile_args["switcher_optimizer"] = chosen.switcher_optimizer(
-            switcher_learning_rate or chosen.switcher_learning_rate
+            _rate("switcher_learning_rate", switcher_learning_rate, chosen.switcher_learning_rate)
         )
     model.compile(**compile_args)
     return model

@@ -81,6 +81,50 @@ class SparsityScore(keras.callbacks.Callback):
         logs[self.name] = score
 
 
+def _is_number(value):
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _is_count(value):
+    return isinstance(value, int) and not isinstance(value, bool) and value > 0
+
+
+# Name: (test of one value, words for the error).
+_VALID_CHOICES = {
+    "switcher_depth": (lambda v: _is_count(v) or v == 0, "non-negative integers"),
+    "switcher_channels": (_is_count, "positive integers"),
+    "gate": (lambda v: v in ("binary", "relu"), "'binary' or 'relu'"),
+    "magnitude_prior": (lambda v: isinstance(v, bool), "booleans"),
+    "target_sparsity": (lambda v: _is_number(v) and 0 <= v < 1, "fractions in [0, 1)"),
+    "optimizer": (lambda v: v in _OPTIMIZERS, f"names among {sorted(_OPTIMIZERS)}"),
+    "learning_rate": (lambda v: _is_number(v) and v > 0, "positive numbers"),
+    "switcher_learning_rate": (lambda v: _is_number(v) and v > 0, "positive numbers"),
+    "task_steps": (_is_count, "positive integers"),
+    "switcher_steps": (_is_count, "positive integers"),
+    "gate_cache_steps": (_is_count, "positive integers"),
+}
+
+
+def _check_choices(key, choices):
+    """Raises unless every value a search-space entry can take is valid."""
+    if isinstance(choices, tuple):
+        if len(choices) != 2 or not choices[0] < choices[1]:
+            raise ValueError(
+                f"Received an invalid range for {key!r} in `search_space`, "
+                f"expected (min, max) with min < max. Received: {choices!r}"
+            )
+        values = list(choices)
+    else:
+        values = choices if isinstance(choices, list) else [choices]
+    accept, expected = _VALID_CHOICES[key]
+    wrong = [value for value in values if not accept(value)]
+    if wrong:
+        raise ValueError(
+            f"Received invalid values for {key!r} in `search_space`: {wrong}; "
+            f"expected {expected}. Received: {key}={choices!r}"
+        )
+
+
 def _declare(hp, space):
     values = {}
     for name, choices in space.items():
@@ -146,6 +190,8 @@ class SwitchedHyperModel(keras_tuner.HyperModel):
         name=None,
     ):
         super().__init__(name=name, tunable=True)
+        if isinstance(backbone, str):
+            backbone = backbone.lower()  # The builder's own name works too.
         if not callable(backbone) and backbone not in training.BUILDERS:
             raise ValueError(
                 "Received an invalid value for `backbone`, expected one of "
@@ -169,6 +215,8 @@ class SwitchedHyperModel(keras_tuner.HyperModel):
                     f"Received an empty list of choices for {key!r} in "
                     "`search_space`: give at least one value."
                 )
+        for key, choices in search_space.items():
+            _check_choices(key, choices)
         self.space = {**DEFAULT_SEARCH_SPACE, **search_space}
         if not any(
             isinstance(c, tuple) or (isinstance(c, list) and len(c) > 1)

@@ -6,6 +6,7 @@ import pytest
 
 from keras_switcher import (
     MultiStepDecay,
+    NonFiniteGuard,
     SparsityRamp,
     SwitchedDense,
     SwitchedModel,
@@ -15,6 +16,8 @@ from keras_switcher import (
     datasets,
     export,
     switch,
+    training,
+    tuner,
 )
 
 
@@ -66,7 +69,44 @@ CASES = [
     (lambda: MultiStepDecay((10, 5)), ValueError, "milestones"),
     (lambda: SparsityRamp(end_epoch=0), ValueError, "end_epoch=0"),
     (lambda: SparsityRamp(end_epoch=5, allocation="random"), ValueError, "allocation='random'"),
+    (lambda: SparsityRamp(end_epoch=5, frequency=0), ValueError, "frequency=0"),
+    (lambda: NonFiniteGuard(frequency=0), ValueError, "frequency=0"),
+    (lambda: SwitchedDense(2, use_bias="no"), ValueError, "use_bias='no'"),
+    (lambda: UNetSwitcher(magnitude_prior="no"), ValueError, "magnitude_prior='no'"),
+    (lambda: UNetSwitcher(target_sparsity="0.9"), ValueError, "target_sparsity='0.9'"),
+    (lambda: applications.LeNet300100(target_sparsity="0.9"), ValueError, "target_sparsity='0.9'"),
+    (lambda: applications.LeNet300100(frobnicate=3), TypeError, "frobnicate"),
+    (lambda: applications.LeNet300100(switched=False, target_sparsity=0.9), ValueError, "switched=False"),
+    (lambda: applications.LeNet300100(switched=False, alternate=2), ValueError, "switched=False"),
+    (lambda: _two_layers_one_switcher(), ValueError, "already belongs to layer"),
+    (lambda: switch(plain_model(), layer_names=[]), ValueError, "layer_names=[]"),
+    (lambda: small_model().compile(optimizer="sgd", switcher_optimizer="adamx", loss="mse"), ValueError, "switcher_optimizer='adamx'"),
+    (lambda: _fit(_unswitched_model()), ValueError, "no `SwitchedDense` layer"),
+    (lambda: datasets.load("digits", split="train[500:100]"), ValueError, "split='train[500:100]', which selects no examples"),
+    (lambda: datasets.load("digits", split="train[:0]"), ValueError, "selects no examples"),
+    (lambda: training.build_model("lenet300100", (8, 8, 1), 2, learning_rate=-0.1), ValueError, "learning_rate=-0.1"),
+    (lambda: training.build_model("lenet300100", (8, 8, 1), 2, switcher_learning_rate=0), ValueError, "switcher_learning_rate=0"),
+    (lambda: tuner.SwitchedHyperModel("lenet300100", (8, 8, 1), search_space={"target_sparsity": [1.5]}), ValueError, "target_sparsity"),
+    (lambda: tuner.SwitchedHyperModel("lenet300100", (8, 8, 1), search_space={"optimizer": "rmsprop"}), ValueError, "optimizer='rmsprop'"),
+    (lambda: tuner.SwitchedHyperModel("lenet300100", (8, 8, 1), search_space={"learning_rate": (1e-2, 1e-4)}), ValueError, "min < max"),
 ]
+
+
+def _two_layers_one_switcher():
+    shared = UNetSwitcher(depth=1)
+    SwitchedDense(2, switcher=shared)
+    SwitchedDense(2, switcher=shared)
+
+
+def _unswitched_model():
+    inputs = keras.Input((4,))
+    model = SwitchedModel(inputs, keras.layers.Dense(2)(inputs))
+    model.compile(optimizer="sgd", switcher_optimizer="sgd", loss="mse")
+    return model
+
+
+def _fit(model):
+    model.fit(np.zeros((4, 4)), np.zeros((4, 2)), epochs=1, verbose=0)
 
 
 def _io():
@@ -98,3 +138,82 @@ def test_cli_exits_non_zero_with_one_line(argv, words, tmp_path, monkeypatch, ca
     assert cli.main(argv) == 1
     error = capsys.readouterr().err.strip()
     assert words in error and "\n" not in error and "Traceback" not in error
+
+
+@pytest.mark.parametrize(
+    "option, value, words",
+    [
+        ("--epochs", "0", "expected a positive integer, received '0'"),
+        ("--epochs", "-1", "expected a positive integer, received '-1'"),
+        ("--batch-size", "0", "expected a positive integer"),
+        ("--alternate", "0", "expected 'epoch' or a positive number of steps"),
+        ("--lr", "0", "expected a positive number, received '0'"),
+        ("--lr", "-0.1", "expected a positive number, received '-0.1'"),
+        ("--switcher-lr", "0", "expected a positive number"),
+        ("--block-size", "0", "expected a positive integer"),
+        ("--target-sparsity", "2", "expected a fraction in [0, 1), received '2'"),
+        ("--decay-at", "1.5", "expected a fraction of the epochs in (0, 1]"),
+        ("--warmup-epochs", "-1", "expected a non-negative integer"),
+    ],
+)
+def test_cli_refuses_bad_numbers_before_touching_the_output(option, value, words, tmp_path, capsys):
+    output = tmp_path / "model.keras"
+    output.write_bytes(b"a model trained yesterday")
+    with pytest.raises(SystemExit) as raised:
+        cli.main(["train", option, value, "--output", str(output)])
+    assert raised.value.code == 2
+    error = capsys.readouterr().err
+    assert f"argument {option}" in error and words in error
+    assert output.read_bytes() == b"a model trained yesterday"
+
+
+def test_cli_refuses_an_empty_training_split(tmp_path, capsys):
+    output = tmp_path / "model.keras"
+    output.write_bytes(b"a model trained yesterday")
+    assert cli.main(["train", "--train-split", "train[:0]", "--output", str(output)]) == 1
+    assert "selects no examples" in capsys.readouterr().err
+    assert output.read_bytes() == b"a model trained yesterday"
+
+
+def test_export_to_a_folder_is_refused_before_converting(tmp_path):
+    folder = tmp_path / "model.tflite"
+    folder.mkdir()
+    with pytest.raises(ValueError, match="is a folder"):
+        export.to_tflite(small_model(), folder)
+    assert list(folder.iterdir()) == []
+
+
+def test_litert_runtime_errors_become_a_clear_error(tmp_path, monkeypatch):
+    """LiteRT raises bare RuntimeErrors on tensors it cannot run; the user
+    gets the same clear error as for a truncated file. (Random corruption is
+    not tested: LiteRT can crash the process on some, which no Python code
+    can catch.)"""
+    from ai_edge_litert.interpreter import Interpreter
+
+    path = tmp_path / "model.tflite"
+    export.to_tflite(small_model(), path)
+
+    def fails(self):
+        raise RuntimeError("tensorflow/lite/kernels/fully_connected.cc Node number 2 (FULLY_CONNECTED) failed to invoke.")
+
+    monkeypatch.setattr(Interpreter, "invoke", fails)
+    with pytest.raises(ValueError, match="model.tflite.*FULLY_CONNECTED.*truncated, corrupt"):
+        export.run_tflite(path, np.zeros((1, 4, 4, 1), "float32"))
+
+
+def test_layer_names_may_be_one_string():
+    model = switch(plain_model(), layer_names="dense", switcher=UNetSwitcher(depth=1))
+    assert [layer.name for layer in model.switched_layers] == ["dense"]
+
+
+def test_the_hypermodel_takes_the_builders_own_name():
+    assert tuner.SwitchedHyperModel("LeNet300100", (8, 8, 1)).backbone == "lenet300100"
+
+
+def test_package_submodules_are_reachable_as_attributes():
+    import keras_switcher as ks
+
+    assert callable(ks.export.to_tflite) and callable(ks.saving.save_model)
+    assert "recommended" in ks.training.SETTINGS and ks.tuner.SwitchedHyperModel
+    with pytest.raises(AttributeError, match="no attribute 'exports'"):
+        ks.exports

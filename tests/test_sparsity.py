@@ -60,3 +60,15 @@ def test_magnitude_allocation_splits_like_a_global_threshold():
     for layer, kernel in zip(model.switched_layers, kernels):
         assert np.isclose(float(layer.switcher.sparsity.numpy()), (kernel <= threshold).mean(), atol=1e-6)
     assert np.isclose(report(model)["total"]["sparsity"], 0.9, atol=0.01)
+
+
+@pytest.mark.parametrize("epochs, frequency", [(1, 100), (2, 7)])
+def test_ramp_reaches_its_target_at_its_end_epoch_whatever_the_steps_per_epoch(epochs, frequency):
+    from keras_switcher import training
+
+    model = training.build_model("lenet300100", (8, 8, 1), epochs, setting="recommended")
+    x = np.random.RandomState(0).rand(92, 8, 8, 1).astype("float32")  # 23 steps of 4.
+    y = np.arange(92) % 10
+    ramp = SparsityRamp(end_epoch=epochs, allocation="magnitude", frequency=frequency)
+    model.fit(x, y, batch_size=4, epochs=epochs, verbose=0, callbacks=[ramp])
+    assert np.isclose(report(model)["total"]["sparsity"], 0.9, atol=0.002)

@@ -107,6 +107,12 @@ def head(x, specs, switched, switcher, target_sparsity, **dense_kwargs):
     Returns:
         The head's output tensor.
     """
+    if not switched and target_sparsity is not None:
+        raise ValueError(
+            f"Received target_sparsity={target_sparsity!r} with switched=False: "
+            "a plain head has no switchers to reach it. Pass switched=True, "
+            "or target_sparsity=None."
+        )
     widths = [x.shape[-1]] + [units for units, _, _ in specs]
     targets = head_sparsities(list(zip(widths[:-1], widths[1:])), target_sparsity)
     for (units, name, activation), target in zip(specs, targets):
@@ -152,6 +158,12 @@ def head_sparsities(shapes, target_sparsity):
     """
     if target_sparsity is None:
         return [None] * len(shapes)
+    if isinstance(target_sparsity, bool) or not isinstance(target_sparsity, (int, float)) or not 0 <= target_sparsity < 1:
+        raise ValueError(
+            "Received an invalid value for `target_sparsity`, expected None "
+            "or a float in [0, 1) (the fraction of the head's connections to "
+            f"switch off). Received: target_sparsity={target_sparsity!r}"
+        )
     return sparsity.erk_sparsities(shapes, target_sparsity)
 
 
@@ -172,6 +184,9 @@ def head_dense(
     return keras.layers.Dense(units, name=name, **dense_kwargs)
 
 
+_MODEL_ARGUMENTS = ("alternate", "warmup_epochs", "freeze_switchers_after", "gate_cache_steps")
+
+
 def finish(input_tensor, image_input, outputs, name, switched, weights, **model_kwargs):
     """Wraps the graph in a `SwitchedModel` (or a plain `keras.Model`).
 
@@ -187,6 +202,18 @@ def finish(input_tensor, image_input, outputs, name, switched, weights, **model_
     Returns:
         The model.
     """
+    unknown = sorted(set(model_kwargs) - set(_MODEL_ARGUMENTS))
+    if unknown:
+        raise TypeError(
+            f"{name}() got unexpected keyword arguments {unknown}. Its model "
+            f"arguments are {list(_MODEL_ARGUMENTS)} (see `SwitchedModel`)."
+        )
+    if not switched and model_kwargs:
+        raise ValueError(
+            f"Received {sorted(model_kwargs)} with switched=False: these "
+            "arguments set how a `SwitchedModel` trains its switchers, and a "
+            "plain model has none. Drop them, or pass switched=True."
+        )
     if input_tensor is not None:
         inputs = keras.utils.get_source_inputs(input_tensor)
     else:

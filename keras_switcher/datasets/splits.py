@@ -50,4 +50,11 @@ def select(arrays, split, names):
     data = arrays[name]
     size = len(data[0])
     window = slice(bound_to_index(start, size), bound_to_index(stop, size))
-    return tuple(array[window] for array in data)
+    selected = tuple(array[window] for array in data)
+    if len(selected[0]) == 0:
+        raise ValueError(
+            f"Received split={split!r}, which selects no examples of the "
+            f"{size:,} in '{name}': expected a slice [start:stop] with start "
+            "before stop, such as 'train[:5000]'."
+        )
+    return selected

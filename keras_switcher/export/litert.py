@@ -66,14 +66,11 @@ def load_interpreter(model, input_shape=None, num_threads=None):
             interpreter.allocate_tensors()
             interpreter.invoke()  # Delegates prepare their kernels here.
             return interpreter
-        except RuntimeError:
+        except RuntimeError as error:
             if not delegates:
-                raise
+                raise _corrupt(name, error) from None
         except ValueError as error:
-            raise ValueError(
-                f"Cannot load {name} as a TFLite model ({error}): the file is "
-                "truncated, corrupt or not a TFLite file. Export it again."
-            ) from None
+            raise _corrupt(name, error) from None
 
 
 def run_tflite(model, inputs, num_threads=None):
@@ -94,8 +91,21 @@ def run_tflite(model, inputs, num_threads=None):
     inputs = np.asarray(inputs, dtype=np.float32)
     interpreter = load_interpreter(model, inputs.shape, num_threads)
     interpreter.set_tensor(interpreter.get_input_details()[0]["index"], inputs)
-    interpreter.invoke()
+    try:
+        interpreter.invoke()
+    except RuntimeError as error:
+        name = "the given bytes" if isinstance(model, (bytes, bytearray)) else repr(os.fspath(model))
+        raise _corrupt(name, error) from None
     return interpreter.get_tensor(interpreter.get_output_details()[0]["index"])
+
+
+def _corrupt(name, error):
+    """The error for a TFLite file that LiteRT cannot load or run."""
+    return ValueError(
+        f"Cannot run {name} as a TFLite model ({type(error).__name__}: "
+        f"{error}): the file is truncated, corrupt or not a TFLite file. "
+        "Export it again."
+    )
 
 
 def _examples(data, limit):
