@@ -9,6 +9,7 @@ import tensorflow as tf
 from keras import ops
 
 from keras_switcher import reporting
+from keras_switcher.sparsity import check_frequency, cubic_schedule, update_period
 
 
 class MultiStepDecay(keras.callbacks.Callback):
@@ -17,8 +18,9 @@ class MultiStepDecay(keras.callbacks.Callback):
     This is the authors' MNIST schedule (`milestones=(50, 75)`,
     `factor=0.1` over 100 epochs). Plain `keras.callbacks.LearningRateScheduler`
     only reaches `model.optimizer`; this also sets the switcher optimiser's.
-    Epochs count from the model's `epochs_seen`, so the decay survives
-    saving and reloading.
+    Epochs count from a `SwitchedModel`'s `epochs_seen`, so the decay
+    survives saving and reloading; on a plain model (a baseline trained on
+    the same schedule) they count from the start of `fit`.
 
     Args:
         milestones: Increasing epoch indices at which the rate is multiplied.
@@ -48,9 +50,10 @@ class MultiStepDecay(keras.callbacks.Callback):
         self.factor = factor
         self._base_rates = None
 
-    def _scale(self):
+    def _scale(self, epoch=0):
         """Product of the factors of the milestones passed so far."""
-        epoch = int(self.model.epochs_seen.numpy())
+        if hasattr(self.model, "epochs_seen"):
+            epoch = int(self.model.epochs_seen.numpy())
         return self.factor ** sum(m <= epoch for m in self.milestones)
 
     def on_train_begin(self, logs=None):
@@ -62,12 +65,13 @@ class MultiStepDecay(keras.callbacks.Callback):
             ]
 
     def on_epoch_begin(self, epoch, logs=None):
-        scale = self._scale()
+        scale = self._scale(epoch)
         for optimizer, base in zip(self._optimizers(), self._base_rates):
             optimizer.learning_rate = base * scale
 
     def _optimizers(self):
-        return [self.model.optimizer, self.model.switcher_optimizer]
+        switcher_optimizer = getattr(self.model, "switcher_optimizer", None)
+        return [self.model.optimizer] + ([switcher_optimizer] if switcher_optimizer else [])
 
 
 class SparsityRamp(keras.callbacks.Callback):
@@ -90,17 +94,17 @@ class SparsityRamp(keras.callbacks.Callback):
             `"magnitude"` gives each layer the share that one global
             threshold on the kernels' magnitudes would remove (the
             class-blinded split of Stier et al.), recomputed at each update.
-        frequency: Steps between updates, counted over the whole run; the
-            sparsity is also updated at the end of every epoch, so the ramp
-            reaches its target at `end_epoch` whatever the number of steps
-            per epoch.
+        frequency: Steps between updates, counted over the whole run, or
+            `None` for about five updates per epoch. The sparsity is also
+            updated at the end of every epoch, so the ramp reaches its
+            target at `end_epoch` whatever the number of steps per epoch.
 
     Example:
 
     >>> model.fit(data, epochs=20, callbacks=[SparsityRamp(end_epoch=10)])
     """
 
-    def __init__(self, end_epoch, start_epoch=0, initial=0.0, allocation="fixed", frequency=1):
+    def __init__(self, end_epoch, start_epoch=0, initial=0.0, allocation="fixed", frequency=None):
         super().__init__()
         if not 0 <= start_epoch < end_epoch:
             raise ValueError(
@@ -118,11 +122,7 @@ class SparsityRamp(keras.callbacks.Callback):
                 "Received an invalid value for `allocation`, expected 'fixed' "
                 f"or 'magnitude'. Received: allocation={allocation!r}"
             )
-        if not isinstance(frequency, int) or isinstance(frequency, bool) or frequency <= 0:
-            raise ValueError(
-                "Received an invalid value for `frequency`, expected a positive "
-                f"integer. Received: frequency={frequency!r}"
-            )
+        check_frequency(frequency)
         self.end_epoch = end_epoch
         self.start_epoch = start_epoch
         self.initial = initial
@@ -133,12 +133,13 @@ class SparsityRamp(keras.callbacks.Callback):
 
     def on_train_begin(self, logs=None):
         self._steps_taken = 0
+        self._period = update_period(self.frequency, self.params.get("steps"))
 
     def on_epoch_begin(self, epoch, logs=None):
         self._epoch_start = int(ops.convert_to_numpy(self.model.epochs_seen))
 
     def on_train_batch_begin(self, batch, logs=None):
-        if self._steps_taken % self.frequency == 0:
+        if self._steps_taken % self._period == 0:
             steps = self.params.get("steps") or 1
             self._update(self._epoch_start + min(batch / steps, 1.0))
         self._steps_taken += 1
@@ -156,14 +157,13 @@ class SparsityRamp(keras.callbacks.Callback):
         if not layers:
             return
         progress = (epoch - self.start_epoch) / (self.end_epoch - self.start_epoch)
-        remaining = (1.0 - min(max(progress, 0.0), 1.0)) ** 3
         sizes = np.array([np.prod(layer.kernel.shape) for layer in layers])
         targets = np.array([layer.switcher.target_sparsity for layer in layers])
         if self.allocation == "fixed":
-            shares = targets + (self.initial - targets) * remaining
+            shares = cubic_schedule(self.initial, targets, progress)
         else:
             overall = float(targets @ sizes / sizes.sum())
-            overall = overall + (self.initial - overall) * remaining
+            overall = cubic_schedule(self.initial, overall, progress)
             kernels = [np.abs(keras.ops.convert_to_numpy(layer.kernel)) for layer in layers]
             threshold = np.quantile(np.concatenate([k.ravel() for k in kernels]), overall)
             shares = np.array([float((k <= threshold).mean()) for k in kernels])

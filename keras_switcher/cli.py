@@ -3,6 +3,7 @@
 import argparse
 import contextlib
 import json
+import math
 import os
 import shlex
 import sys
@@ -13,6 +14,7 @@ import numpy as np
 
 from keras_switcher import (
     callbacks,
+    comparison,
     datasets,
     export,
     plot,
@@ -44,6 +46,7 @@ _positive_int = _number(int, lambda n: n > 0, "a positive integer")
 _non_negative_int = _number(int, lambda n: n >= 0, "a non-negative integer")
 _positive_float = _number(float, lambda x: x > 0 and x != float("inf"), "a positive number")
 _sparsity = _number(float, lambda x: 0 <= x < 1, "a fraction in [0, 1)")
+_holdout_fraction = _number(float, lambda x: 0 <= x < 1, "a fraction in [0, 1)")
 _epoch_fraction = _number(float, lambda x: 0 < x <= 1, "a fraction of the epochs in (0, 1]")
 
 
@@ -91,6 +94,19 @@ def _parser():
     train.add_argument("--epochs", type=_positive_int, default=20)
     train.add_argument("--batch-size", type=_positive_int, default=None, help="default: the setting's")
     train.add_argument("--train-split", default="train", help="e.g. 'train[:10000]'")
+    train.add_argument(
+        "--validation-split",
+        type=_holdout_fraction,
+        default=0.1,
+        help="fraction of the training split held out for validation curves (0: none)",
+    )
+    train.add_argument(
+        "--compare",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="also train the plain model and magnitude pruning on the same data, "
+        "for comparison (--no-compare on large datasets)",
+    )
     train.add_argument("--lr", type=_positive_float, default=None, help="task learning rate")
     train.add_argument("--switcher-lr", type=_positive_float, default=None)
     train.add_argument(
@@ -198,23 +214,28 @@ def train(args):
     """Runs `keras-switcher train` with parsed arguments."""
     saving.check_output_path(args.output, ".keras")
     keras.utils.set_random_seed(args.seed)
+    batch_size = args.batch_size if args.batch_size is not None else SETTINGS[args.setting].batch_size
+    train_split, validation = args.train_split, None
+    if args.validation_split:
+        train_split, validation_split = datasets.hold_out(args.dataset, args.train_split, args.validation_split)
+        validation = datasets.load(
+            args.dataset, split=validation_split, batch_size=1000, data_dir=args.data_dir,
+            normalize=args.normalize, shuffle=False,
+        )
     train_data = datasets.load(
         args.dataset,
-        split=args.train_split,
-        batch_size=args.batch_size if args.batch_size is not None else SETTINGS[args.setting].batch_size,
+        split=train_split,
+        batch_size=batch_size,
         data_dir=args.data_dir,
         seed=args.seed,
         augment=args.augment,
         normalize=args.normalize,
     )
-    test_data = datasets.load(
-        args.dataset,
-        split="test",
-        batch_size=1000,
-        data_dir=args.data_dir,
-        normalize=args.normalize,
+    images, labels = _arrays(
+        datasets.load(args.dataset, split="test", batch_size=1000, data_dir=args.data_dir, normalize=args.normalize)
     )
     input_shape = tuple(train_data.element_spec[0].shape[1:])
+    classes = datasets.CLASSES[args.dataset]
     switcher = None
     if args.block_size is not None:
         switcher = switchers.fresh(
@@ -224,7 +245,7 @@ def train(args):
         args.model,
         input_shape,
         args.epochs,
-        classes=datasets.CLASSES[args.dataset],
+        classes=classes,
         setting=args.setting,
         target_sparsity=args.target_sparsity,
         alternate=args.alternate,
@@ -233,34 +254,60 @@ def train(args):
         learning_rate=args.lr,
         switcher_learning_rate=args.switcher_lr,
     )
+    timer = comparison.epoch_timer()
     history = model.fit(
         train_data,
         epochs=args.epochs,
+        validation_data=validation,
         callbacks=training.training_callbacks(args.setting, args.epochs, args.decay_at)
-        + [callbacks.SparsityLogger(args.tensorboard)],
+        + [callbacks.SparsityLogger(args.tensorboard), timer],
         shuffle=False,  # The dataset reshuffles itself each epoch.
         verbose=args.verbose,
     )
-    images, labels = _arrays(test_data)
     predictions = model.predict(images, batch_size=1000, verbose=0)  # Few gate computations.
     keras_correct = int(np.sum(np.argmax(predictions, -1) == labels))
     sparsity = reporting.report(model)
+    rows = [
+        {
+            "method": f"switcher ({args.setting})",
+            "test_correct": keras_correct,
+            "test_accuracy": keras_correct / len(labels),
+            "sparsity": sparsity["total"]["sparsity"],
+            "seconds_per_epoch": comparison.seconds_per_epoch(timer),
+            "history": {key: [float(v) for v in values] for key, values in history.history.items()},
+        }
+    ]
     print(
-        f"\nTest accuracy: {keras_correct / len(labels):.2%}  "
-        f"sparsity of switched layers: {sparsity['total']['sparsity']:.2%}\n"
+        f"\nTest accuracy: {rows[0]['test_accuracy']:.2%}  "
+        f"sparsity of switched layers: {rows[0]['sparsity']:.2%}\n"
     )
     print(reporting.format_report(sparsity))
+    if args.compare:
+        rows += comparison.baseline_runs(
+            args.model, input_shape, classes, args.setting, args.epochs, train_data, images, labels,
+            sparsity=rows[0]["sparsity"], validation_data=validation, decay_at=args.decay_at,
+            learning_rate=args.lr,
+        )
+        print(f"\nThe same model, data and epochs ({len(labels):,} test images):\n")
+        print(comparison.format_comparison(rows))
     saving.save_model(model, args.output)
     stem = args.output[: -len(".keras")]
     with _native_logs_held_back():
         tflite = export.to_tflite(model, f"{stem}.tflite", sample_inputs=images)
         tflite_outputs = export.run_tflite(tflite["path"], images)
     tflite_correct = int(np.sum(np.argmax(tflite_outputs, -1) == labels))
+    events = {
+        "ramp ends": training.ramp_end_epoch(args.setting, args.epochs),
+        "switchers freeze": training.freeze_epoch(args.setting, args.epochs, args.warmup_epochs),
+    }
+    events = {name: epoch for name, epoch in events.items() if epoch is not None and epoch < args.epochs}
     summary = {
         "command": shlex.join(["keras-switcher"] + args.argv),
         "dataset": args.dataset,
         "setting": args.setting,
         "epochs": args.epochs,
+        "train_split": train_split,
+        "validation_split": args.validation_split,
         "test_examples": len(labels),
         "keras_correct": keras_correct,
         "keras_accuracy": keras_correct / len(labels),
@@ -268,20 +315,27 @@ def train(args):
         "tflite_accuracy": tflite_correct / len(labels),
         "tflite_max_abs_error": tflite["max_abs_error"],
         "sparsity": sparsity,
+        "comparison": rows,
+        "events": events,
         "keras_bytes": os.path.getsize(args.output),
         "tflite_bytes": tflite["bytes"],
     }
     saving.write_atomic(f"{stem}.json", json.dumps(summary, indent=2).encode())
-    pictures = [plot.training_curves(history, f"{stem}_curves.png")] + [
-        plot.mask(layer, f"{stem}_mask_{layer.name}.png") for layer in model.switched_layers
+    pictures = [
+        plot.training_curves(history, f"{stem}_curves.png", events=events),
+        plot.model_overview(sparsity, f"{stem}_model.png"),
     ]
+    for layer in model.switched_layers:
+        if layer.kernel.shape[0] == math.prod(input_shape):  # Fed by the image itself.
+            pictures.append(plot.input_map(layer, input_shape, f"{stem}_pixels_{layer.name}.png"))
+        pictures.append(plot.mask(layer, f"{stem}_mask_{layer.name}.png"))
     print(
         f"\nSaved {os.path.abspath(args.output)}\n"
         f"Saved {os.path.abspath(tflite['path'])} ({tflite['bytes']:,} bytes, "
         f"test accuracy {tflite_correct / len(labels):.2%}, largest difference "
         f"from Keras {tflite['max_abs_error']:.2g})\n"
-        f"Saved {os.path.abspath(stem)}.json and {len(pictures)} pictures "
-        f"({os.path.basename(pictures[0])}, ...)"
+        f"Saved {os.path.abspath(stem)}.json and {len(pictures)} pictures: "
+        + ", ".join(os.path.basename(picture) for picture in pictures)
     )
 
 

@@ -47,3 +47,62 @@ def erk_sparsities(shapes, overall):
             break
         dense.update(overflow)
     return [0.0 if i in dense else 1 - density[i] for i in range(len(shapes))]
+
+
+UPDATES_PER_EPOCH = 5
+
+
+def update_period(frequency, steps_per_epoch):
+    """Steps between two updates of a gradual sparsity schedule.
+
+    Args:
+        frequency: A positive number of steps, or `None` for about
+            `UPDATES_PER_EPOCH` updates per epoch: a schedule that moves once
+            per epoch on a short epoch (23 steps of the 8x8 digits) removes
+            connections in large jumps that the weights cannot follow.
+        steps_per_epoch: Steps in an epoch, or `None` if unknown (then
+            `None` gives 100).
+
+    Returns:
+        A positive integer.
+    """
+    if frequency is not None:
+        return frequency
+    if not steps_per_epoch:
+        return 100
+    return max(1, round(steps_per_epoch / UPDATES_PER_EPOCH))
+
+
+def check_frequency(frequency):
+    """Raises unless `frequency` is `None` or a positive integer."""
+    if frequency is not None and (
+        not isinstance(frequency, int) or isinstance(frequency, bool) or frequency <= 0
+    ):
+        raise ValueError(
+            "Received an invalid value for `frequency`, expected None (about "
+            f"{UPDATES_PER_EPOCH} updates per epoch) or a positive integer. "
+            f"Received: frequency={frequency!r}"
+        )
+
+
+def cubic_schedule(initial, final, progress):
+    """The sparsity in use at a point of a gradual pruning schedule.
+
+    The cubic schedule of Zhu & Gupta (2017): it falls fast at first and
+    levels off at the end, `final + (initial - final) * (1 - progress) ** 3`.
+
+    Args:
+        initial: Sparsity at the start (a float or a NumPy array).
+        final: Sparsity at the end, of the same kind.
+        progress: Fraction of the schedule done; clipped to `[0, 1]`.
+
+    Returns:
+        The sparsity in use, of the kind of `initial` and `final`.
+
+    Example:
+
+    >>> cubic_schedule(0.0, 0.9, 0.5)
+    0.7875
+    """
+    remaining = (1.0 - min(max(progress, 0.0), 1.0)) ** 3
+    return final + (initial - final) * remaining

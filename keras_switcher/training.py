@@ -174,9 +174,7 @@ def build_model(
     chosen = _setting(setting)
     model_kwargs = {}
     if switched:
-        freeze = None
-        if chosen.freeze_fraction is not None:
-            freeze = max(round(chosen.freeze_fraction * epochs), warmup_epochs + 1)
+        freeze = freeze_epoch(setting, epochs, warmup_epochs)
         model_kwargs = dict(
             alternate=alternate if alternate is not None else chosen.alternate,
             warmup_epochs=warmup_epochs,
@@ -221,13 +219,53 @@ def training_callbacks(setting, epochs, decay_at=(0.5, 0.75)):
         A list of callbacks for a `SwitchedModel`'s `fit`.
     """
     chosen = _setting(setting)
-    callbacks = [MultiStepDecay(sorted({round(f * epochs) for f in decay_at}))]
+    callbacks = [decay(epochs, decay_at)]
     if chosen.ramp_fraction is not None:
         callbacks.append(
             SparsityRamp(
-                end_epoch=max(round(chosen.ramp_fraction * epochs), 1),
+                end_epoch=ramp_end_epoch(setting, epochs),
                 allocation=chosen.ramp_allocation,
-                frequency=100,
             )
         )
     return callbacks
+
+
+def decay(epochs, decay_at=(0.5, 0.75)):
+    """The learning-rate decay of a run: tenfold at fractions of the epochs.
+
+    Args:
+        epochs: Number of epochs of the run.
+        decay_at: Fractions of the epochs at which the rates drop tenfold.
+
+    Returns:
+        A `MultiStepDecay`, for switched and plain models alike.
+    """
+    return MultiStepDecay(sorted({round(f * epochs) for f in decay_at}))
+
+
+def ramp_end_epoch(setting, epochs):
+    """Epoch at which a setting's sparsity ramp reaches its target, or `None`.
+
+    Args:
+        setting: A key of `SETTINGS`.
+        epochs: Number of epochs of the run.
+    """
+    chosen = _setting(setting)
+    if chosen.ramp_fraction is None:
+        return None
+    return max(round(chosen.ramp_fraction * epochs), 1)
+
+
+def freeze_epoch(setting, epochs, warmup_epochs=0):
+    """Epoch after which a setting's switchers stop training, or `None`.
+
+    Args:
+        setting: A key of `SETTINGS`.
+        epochs: Number of epochs of the run.
+        warmup_epochs: Dense warm-up epochs; the switchers train at least
+            one epoch after them.
+    """
+    chosen = _setting(setting)
+    if chosen.freeze_fraction is None:
+        return None
+    return max(round(chosen.freeze_fraction * epochs), warmup_epochs + 1)

@@ -1,3 +1,5 @@
+import json
+
 import keras
 import pytest
 
@@ -7,7 +9,7 @@ from keras_switcher import SwitchedModel, cli
 def test_train_runs_end_to_end_on_digits(tmp_path, capsys):
     output = tmp_path / "digits.keras"
     status = cli.main(
-        ["train", "--epochs", "2", "--setting", "recommended", "--target-sparsity", "0.9",
+        ["train", "--epochs", "4", "--setting", "recommended", "--target-sparsity", "0.9",
          "--verbose", "0", "--output", str(output)]
     )
     printed = capsys.readouterr().out
@@ -15,8 +17,34 @@ def test_train_runs_end_to_end_on_digits(tmp_path, capsys):
     assert "Test accuracy" in printed and "fc1" in printed and "predictions" in printed
     model = keras.models.load_model(output)
     assert isinstance(model, SwitchedModel)
-    assert int(model.epochs_seen.numpy()) == 2
+    assert int(model.epochs_seen.numpy()) == 4
     assert "90.00%" in printed  # The target sparsity, counted from the weights.
+
+    summary = json.loads((tmp_path / "digits.json").read_text())
+    rows = summary["comparison"]
+    assert [row["method"] for row in rows] == ["switcher (recommended)", "dense", "magnitude (class-blinded)"]
+    for row in rows:  # Every figure printed is the one in the summary.
+        line = next(line for line in printed.splitlines() if line.startswith(row["method"]))
+        assert line.split()[-4:-1] == [f"{row['test_accuracy']:.2%}", f"{row['sparsity']:.2%}", f"{row['seconds_per_epoch']:.2f}"]
+        assert row["test_correct"] == round(row["test_accuracy"] * summary["test_examples"])
+        assert len(row["history"]["val_accuracy"]) == len(row["history"]["accuracy"]) == 4
+    assert rows[0]["test_correct"] == summary["keras_correct"]
+    assert rows[1]["sparsity"] == 0 and abs(rows[2]["sparsity"] - rows[0]["sparsity"]) < 1e-3
+    assert summary["events"] == {"ramp ends": 2, "switchers freeze": 3}
+    assert summary["train_split"] == "train[:90%]"
+    for picture in ["curves", "model", "pixels_fc1", "mask_fc1", "mask_fc2", "mask_predictions"]:
+        path = tmp_path / f"digits_{picture}.png"
+        assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", picture
+    assert not (tmp_path / "digits_pixels_fc2.png").exists()  # fc2 is not fed by the image.
+
+
+def test_no_compare_and_no_validation(tmp_path, capsys):
+    output = tmp_path / "m.keras"
+    assert cli.main(["train", "--epochs", "1", "--no-compare", "--validation-split", "0", "--verbose", "0", "--output", str(output)]) == 0
+    summary = json.loads((tmp_path / "m.json").read_text())
+    assert [row["method"] for row in summary["comparison"]] == ["switcher (recommended)"]
+    assert "val_accuracy" not in summary["comparison"][0]["history"]
+    assert summary["train_split"] == "train"
 
 
 def test_unreadable_data_dir_exits_non_zero_with_one_line(tmp_path, capsys):

@@ -14,6 +14,8 @@ constraint (`apply_masks`), one-shot or with `GradualMagnitudePruning`.
 import keras
 import numpy as np
 
+from keras_switcher.sparsity import check_frequency, cubic_schedule, update_period
+
 METHODS = ("blinded", "uniform", "distribution")
 
 
@@ -142,15 +144,20 @@ class GradualMagnitudePruning(keras.callbacks.Callback):
         end_epoch: Epoch at which the final sparsity is reached.
         start_epoch: Epoch at which pruning starts.
         method: One of `"blinded"`, `"uniform"`, `"distribution"`.
-        frequency: Steps between mask updates.
+        frequency: Steps between mask updates, counted over the whole run,
+            or `None` for about five updates per epoch. The masks are also
+            updated at the end of every epoch of the schedule, so it
+            reaches `sparsity` at `end_epoch` whatever the number of steps
+            per epoch.
         layers: The `Dense` layers to prune; default all of the model's.
     """
 
     def __init__(
-        self, sparsity, end_epoch, start_epoch=0, method="blinded", frequency=100, layers=None
+        self, sparsity, end_epoch, start_epoch=0, method="blinded", frequency=None, layers=None
     ):
         super().__init__()
         magnitude_masks([np.ones(1)], sparsity, method)  # Validates both.
+        check_frequency(frequency)
         self.sparsity = sparsity
         self.end_epoch = end_epoch
         self.start_epoch = start_epoch
@@ -158,25 +165,29 @@ class GradualMagnitudePruning(keras.callbacks.Callback):
         self.frequency = frequency
         self.layers = layers
         self._epoch = 0
+        self._steps_taken = 0
+
+    def on_train_begin(self, logs=None):
+        self._steps_taken = 0
+        self._period = update_period(self.frequency, self.params.get("steps"))
 
     def on_epoch_begin(self, epoch, logs=None):
         self._epoch = epoch
 
     def on_train_batch_begin(self, batch, logs=None):
-        if self._epoch >= self.end_epoch or batch % self.frequency:
-            return
-        steps = self.params.get("steps") or 1
-        progress = (self._epoch + batch / steps - self.start_epoch) / (
-            self.end_epoch - self.start_epoch
-        )
-        if progress < 0:
-            return
-        current = self.sparsity * (1.0 - (1.0 - min(progress, 1.0)) ** 3)
-        self._prune(current)
+        if self._steps_taken % self._period == 0:
+            steps = self.params.get("steps") or 1
+            self._prune_at(self._epoch + min(batch / steps, 1.0))
+        self._steps_taken += 1
 
     def on_epoch_end(self, epoch, logs=None):
-        if epoch + 1 == self.end_epoch:
-            self._prune(self.sparsity)
+        self._prune_at(epoch + 1.0)
+
+    def _prune_at(self, epoch):
+        """Prunes to the schedule's sparsity at a (fractional) epoch."""
+        if self.start_epoch <= epoch <= self.end_epoch:
+            progress = (epoch - self.start_epoch) / (self.end_epoch - self.start_epoch)
+            self._prune(cubic_schedule(0.0, self.sparsity, progress))
 
     def _prune(self, sparsity):
         layers = self.layers or prunable_layers(self.model)

@@ -93,6 +93,26 @@ def _network_error(error):
     return False
 
 
+def hold_out(name, split, fraction):
+    """Splits a dataset's split into training and validation splits.
+
+    Args:
+        name: A name of `NAMES`.
+        split: The split to cut, such as `"train"` or `"train[:10000]"`.
+        fraction: Fraction of its examples held out for validation (the
+            last ones), in `(0, 1)`.
+
+    Returns:
+        `(training_split, validation_split)`, split strings for `load`.
+
+    Example:
+
+    >>> hold_out("mnist", "train", 0.1)
+    ('train[:90%]', 'train[90%:]')
+    """
+    return splits.hold_out(split, fraction, _SPLIT_NAMES)
+
+
 def _augment(image, seed):
     """The standard CIFAR augmentation: 4-pixel padding, random crop, flip."""
     padded = tf.pad(image, [[4, 4], [4, 4], [0, 0]])

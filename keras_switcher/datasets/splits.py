@@ -58,3 +58,56 @@ def select(arrays, split, names):
             "before stop, such as 'train[:5000]'."
         )
     return selected
+
+
+def hold_out(split, fraction, names):
+    """Cuts the last `fraction` of a split off, for validation.
+
+    Args:
+        split: Split string, see `parse`, without bounds or with bounds of
+            one kind (both counts or both percentages; a missing start or
+            stop is the split's start or end).
+        fraction: Fraction of the split's examples to hold out, in `(0, 1)`.
+        names: The split names the dataset has.
+
+    Returns:
+        `(training_split, validation_split)`, two split strings.
+
+    Example:
+
+    >>> hold_out("train", 0.1, ("train", "test"))
+    ('train[:90%]', 'train[90%:]')
+    >>> hold_out("train[:10000]", 0.2, ("train", "test"))
+    ('train[:8000]', 'train[8000:10000]')
+    """
+    if isinstance(fraction, bool) or not isinstance(fraction, (int, float)) or not 0 < fraction < 1:
+        raise ValueError(
+            "Received an invalid value for `validation_split`, expected a "
+            f"fraction in (0, 1). Received: validation_split={fraction!r}"
+        )
+    name, start, stop = parse(split, names)
+    percent = any(bound is not None and bound.endswith("%") for bound in (start, stop))
+    counts = any(bound is not None and not bound.endswith("%") for bound in (start, stop))
+    if (percent and counts) or any(bound is not None and bound.startswith("-") for bound in (start, stop)):
+        raise ValueError(
+            f"Cannot hold out part of split={split!r}: give both bounds as "
+            "counts or both as percentages, without negative values, such as "
+            "'train[:10000]' or 'train[50%:]'."
+        )
+    if counts and stop is None:
+        raise ValueError(
+            f"Cannot hold out part of split={split!r} without knowing where it "
+            "ends: give its stop as well, such as 'train[5000:60000]'."
+        )
+    unit = "" if counts else "%"
+    first = int((start or "0").rstrip("%"))
+    last = int(stop.rstrip("%")) if stop is not None else 100
+    cut = last - round(fraction * (last - first))
+    if not first < cut < last:
+        raise ValueError(
+            f"Holding out validation_split={fraction} of split={split!r} leaves "
+            "one of the two parts empty: use a larger split or another fraction."
+        )
+    begin = f"{start}" if start is not None else ""
+    end = f"{stop}" if stop is not None else ""
+    return f"{name}[{begin}:{cut}{unit}]", f"{name}[{cut}{unit}:{end}]"

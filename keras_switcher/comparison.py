@@ -1,0 +1,138 @@
+"""Baselines trained beside a switched model: the plain model and magnitude pruning.
+
+They answer what a user asks first of a switched model: what does the
+sparsity cost against the same model with plain `Dense` layers, and does
+the switcher beat class-blinded gradual magnitude pruning at the same
+sparsity? Both baselines use the builder, setting, data, epochs, batch size
+and learning-rate decay of the switched run, and the magnitude pruning
+follows the same cubic ramp to the same share of connections.
+"""
+
+import time
+
+import keras
+import numpy as np
+
+from keras_switcher import training
+from keras_switcher.baselines import GradualMagnitudePruning
+
+
+class _EpochSeconds(keras.callbacks.Callback):
+    """Wall-clock seconds of each epoch."""
+
+    def on_train_begin(self, logs=None):
+        self.seconds = []
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._start = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.seconds.append(time.perf_counter() - self._start)
+
+
+def epoch_timer():
+    """A callback that records `seconds`, the wall-clock time of each epoch."""
+    return _EpochSeconds()
+
+
+def seconds_per_epoch(timer):
+    """Median epoch time of a timer, leaving out the first (tracing) epoch."""
+    return float(np.median(timer.seconds[1:] or timer.seconds))
+
+
+def baseline_runs(
+    builder_name,
+    input_shape,
+    classes,
+    setting,
+    epochs,
+    train_data,
+    test_images,
+    test_labels,
+    sparsity,
+    validation_data=None,
+    decay_at=(0.5, 0.75),
+    learning_rate=None,
+):
+    """Trains the plain model and class-blinded magnitude pruning.
+
+    Args:
+        builder_name: A key of `keras_switcher.training.BUILDERS`.
+        input_shape: Image shape without the batch axis.
+        classes: Number of classes.
+        setting: A key of `keras_switcher.training.SETTINGS`: its
+            initializer, bias, optimiser, learning rate and ramp are used.
+        epochs: Number of epochs.
+        train_data: Batched training data, as for `fit`.
+        test_images: Test images, an array.
+        test_labels: Test labels, an array of class indices.
+        sparsity: Fraction of the fully connected connections magnitude
+            pruning removes (the switched model's counted sparsity).
+        validation_data: Optional validation data, as for `fit`.
+        decay_at: Fractions of the epochs at which the rate drops tenfold.
+        learning_rate: Task learning rate; `None` keeps the setting's.
+
+    Returns:
+        Two dicts, `"dense"` then `"magnitude (class-blinded)"`, each with
+        `method`, `test_correct`, `test_accuracy`, `sparsity` (counted from
+        the kernels), `seconds_per_epoch` and `history`.
+    """
+    ramp_end = training.ramp_end_epoch(setting, epochs) or max(epochs // 2, 1)
+    rows = []
+    for method in ("dense", "magnitude (class-blinded)"):
+        model = training.build_model(
+            builder_name, input_shape, epochs, classes=classes, setting=setting,
+            switched=False, learning_rate=learning_rate,
+        )
+        timer = epoch_timer()
+        callbacks = [training.decay(epochs, decay_at), timer]
+        if method != "dense":
+            callbacks.append(
+                GradualMagnitudePruning(sparsity, end_epoch=ramp_end)
+            )
+        history = model.fit(
+            train_data, epochs=epochs, validation_data=validation_data, callbacks=callbacks,
+            shuffle=False, verbose=0,
+        )
+        predictions = model.predict(test_images, batch_size=1000, verbose=0)
+        correct = int(np.sum(np.argmax(predictions, -1) == test_labels))
+        kernels = [np.asarray(layer.kernel) for layer in _dense_layers(model)]
+        zeros = sum(int((kernel == 0).sum()) for kernel in kernels)
+        rows.append(
+            {
+                "method": method,
+                "test_correct": correct,
+                "test_accuracy": correct / len(test_labels),
+                "sparsity": zeros / sum(kernel.size for kernel in kernels),
+                "seconds_per_epoch": seconds_per_epoch(timer),
+                "history": {key: [float(v) for v in values] for key, values in history.history.items()},
+            }
+        )
+    return rows
+
+
+def _dense_layers(model):
+    return [layer for layer in model._flatten_layers(include_self=False) if isinstance(layer, keras.layers.Dense)]
+
+
+def format_comparison(rows):
+    """Formats comparison rows (the switched run's and the baselines') as a table.
+
+    Args:
+        rows: Dicts with `method`, `test_accuracy`, `sparsity` and
+            `seconds_per_epoch`; the first is the switched run, against
+            which times are given as ratios.
+
+    Returns:
+        A multi-line string.
+    """
+    header = f"{'method':<28}{'test accuracy':>15}{'sparsity':>10}{'s/epoch':>9}{'time':>8}"
+    lines = [header, "-" * len(header)]
+    dense = next((row for row in rows if row["method"] == "dense"), None)
+    for row in rows:
+        ratio = row["seconds_per_epoch"] / dense["seconds_per_epoch"] if dense else 1.0
+        lines.append(
+            f"{row['method']:<28}{row['test_accuracy']:>15.2%}{row['sparsity']:>10.2%}"
+            f"{row['seconds_per_epoch']:>9.2f}{ratio:>7.2f}x"
+        )
+    return "\n".join(lines)
