@@ -8,35 +8,22 @@ import time
 
 import keras
 
+from keras_switcher.comparison import EpochTimer  # noqa: F401  (for the scripts)
+
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SHARED_DATA = os.path.join(os.path.dirname(REPO), "shared", "data")
 RESULTS = os.path.join(REPO, "benchmarks", "results")
 
 
-class EpochTimer(keras.callbacks.Callback):
-    """Records the wall-clock seconds of every epoch."""
-
-    def __init__(self):
-        super().__init__()
-        self.seconds = []
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self._start = time.perf_counter()
-
-    def on_epoch_end(self, epoch, logs=None):
-        self.seconds.append(time.perf_counter() - self._start)
-
-    def steady_seconds(self):
-        """Median epoch time, leaving out the first (tracing) epoch when possible."""
-        return statistics.median(self.seconds[1:] or self.seconds)
-
-
-def plain_decay(epochs):
-    """`MultiStepDecay`'s schedule (x0.1 at 50% and 75%) for models without switchers."""
-    milestones = {round(0.5 * epochs), round(0.75 * epochs)}
-    return keras.callbacks.LearningRateScheduler(
-        lambda epoch, rate: rate * 0.1 if epoch in milestones else rate
-    )
+def median_seconds(function, repeats):
+    """Median wall-clock seconds of `repeats` calls, after one warm-up call."""
+    function()  # Traces and warms up.
+    seconds = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        function()
+        seconds.append(time.perf_counter() - start)
+    return statistics.median(seconds)
 
 
 def machine():

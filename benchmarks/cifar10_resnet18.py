@@ -25,7 +25,7 @@ import tensorflow as tf  # noqa: E402
 from keras_switcher import datasets, report, training  # noqa: E402
 from keras_switcher.datasets import cifar  # noqa: E402
 
-from _common import SHARED_DATA, EpochTimer, machine, plain_decay, write_results  # noqa: E402
+from _common import SHARED_DATA, EpochTimer, machine, write_results  # noqa: E402
 
 TEST_FILE = os.path.join(SHARED_DATA, "cifar10-test-first1000", "test_batch_first1000.bin")
 
@@ -62,7 +62,7 @@ def run(switched, args):
     if switched:
         callbacks += training.training_callbacks("recommended", args.epochs)
     else:
-        callbacks.append(plain_decay(args.epochs))
+        callbacks.append(training.decay(args.epochs))
     model.fit(train, epochs=args.epochs, callbacks=callbacks, verbose=2)
     _, accuracy = model.evaluate(test_data(), verbose=0)
     head = model.get_layer("predictions")

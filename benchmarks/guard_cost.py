@@ -14,26 +14,14 @@ Writes `benchmarks/results/guard_cost.json` and `.md`.
 
 import argparse
 import os
-import statistics
-import time
 
 import keras
 import numpy as np
 
-from _common import SHARED_DATA, EpochTimer, machine, write_results
+from _common import SHARED_DATA, EpochTimer, machine, median_seconds, write_results
 from keras_switcher import NonFiniteGuard, datasets, training
 
 DEFAULT_FREQUENCY = 20
-
-
-def _median_seconds(function, repeats):
-    function()  # Traces and warms up.
-    seconds = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        function()
-        seconds.append(time.perf_counter() - start)
-    return statistics.median(seconds)
 
 
 def per_call(builder, input_shape, batch_size, repeats):
@@ -43,10 +31,10 @@ def per_call(builder, input_shape, batch_size, repeats):
     rng = np.random.RandomState(0)
     x = rng.rand(batch_size, *input_shape).astype("float32")
     y = rng.randint(0, 10, batch_size)
-    step = _median_seconds(lambda: model.train_on_batch(x, y), repeats)
+    step = median_seconds(lambda: model.train_on_batch(x, y), repeats)
     guard = NonFiniteGuard()
     guard.set_model(model)
-    check = _median_seconds(lambda: guard.check({"loss": 1.0}), repeats)
+    check = median_seconds(lambda: guard.check({"loss": 1.0}), repeats)
     variables = [v for v in model.variables if keras.backend.is_float_dtype(v.dtype)]
     return {
         "model": builder,

@@ -15,7 +15,7 @@ import keras
 
 from keras_switcher import datasets, report, training
 
-from _common import SHARED_DATA, EpochTimer, machine, plain_decay, write_results
+from _common import SHARED_DATA, EpochTimer, machine, write_results
 
 
 def train(model, train_data, test_data, epochs, setting):
@@ -24,7 +24,7 @@ def train(model, train_data, test_data, epochs, setting):
     if hasattr(model, "switcher_optimizer"):
         callbacks += training.training_callbacks(setting, epochs)
     else:
-        callbacks.append(plain_decay(epochs))
+        callbacks.append(training.decay(epochs))
     model.fit(train_data, epochs=epochs, callbacks=callbacks, shuffle=False, verbose=2)
     _, accuracy = model.evaluate(test_data, verbose=0)
     return accuracy, timer

@@ -37,7 +37,7 @@ import numpy as np
 from keras_switcher import NeuronSwitcher, baselines, datasets, report, training
 from keras_switcher.applications import LeNet300100
 
-from _common import RESULTS, SHARED_DATA, EpochTimer, machine, plain_decay, write_results
+from _common import RESULTS, SHARED_DATA, EpochTimer, machine, write_results
 
 
 def plain_sparsity(model):
@@ -79,7 +79,7 @@ def magnitude_run(data, args, target, method):
     pruning = baselines.GradualMagnitudePruning(
         target, end_epoch=max(args.epochs // 2, 1), method=method, frequency=100
     )
-    accuracy, seconds = fit(model, data, args, [pruning, plain_decay(args.epochs)])
+    accuracy, seconds = fit(model, data, args, [pruning, training.decay(args.epochs)])
     return accuracy, plain_sparsity(model), seconds
 
 
@@ -147,7 +147,7 @@ def main():
         print(json.dumps(rows[-1]), flush=True)
 
     keras.utils.set_random_seed(args.seed)
-    dense_accuracy, dense_seconds = fit(dense_model(), data, args, [plain_decay(args.epochs)])
+    dense_accuracy, dense_seconds = fit(dense_model(), data, args, [training.decay(args.epochs)])
     record("dense", 0.0, (dense_accuracy, 0.0, dense_seconds), dense_seconds)
     for target in args.targets:
         keras.utils.set_random_seed(args.seed)

@@ -15,23 +15,11 @@ import argparse
 import json
 import os
 import resource
-import statistics
 import subprocess
 import sys
-import time
 
 SIZES = [(784, 300), (1024, 1024), (2048, 2048), (4096, 4096)]
 BATCHES = [32, 128, 512, 2048]
-
-
-def _timed(function, repeats):
-    function()  # Traces and warms up.
-    seconds = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        function()
-        seconds.append(time.perf_counter() - start)
-    return statistics.median(seconds)
 
 
 def measure_kernel(rows, cols, repeats):
@@ -39,6 +27,7 @@ def measure_kernel(rows, cols, repeats):
     import keras
     import tensorflow as tf
 
+    from _common import median_seconds
     from keras_switcher import UNetSwitcher
 
     baseline = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -60,8 +49,8 @@ def measure_kernel(rows, cols, repeats):
     result = {
         "kernel": f"{rows}x{cols}",
         "connections": rows * cols,
-        "forward_seconds": _timed(lambda: forward().numpy(), repeats),
-        "forward_backward_seconds": _timed(
+        "forward_seconds": median_seconds(lambda: forward().numpy(), repeats),
+        "forward_backward_seconds": median_seconds(
             lambda: [g.numpy() for g in forward_backward()], repeats
         ),
         # ru_maxrss is in KiB on Linux.
@@ -75,6 +64,7 @@ def measure_batches(repeats):
     import keras
     import numpy as np
 
+    from _common import median_seconds
     from keras_switcher import SwitchedDense, SwitchedModel
 
     inputs = keras.Input((784,))
@@ -86,7 +76,7 @@ def measure_batches(repeats):
         x = np.random.rand(batch, 784).astype("float32")
         y = np.random.rand(batch, 300).astype("float32")
         rows.append(
-            {"batch": batch, "step_seconds": _timed(lambda: model.train_on_batch(x, y), repeats)}
+            {"batch": batch, "step_seconds": median_seconds(lambda: model.train_on_batch(x, y), repeats)}
         )
     print(json.dumps(rows))
 

@@ -254,7 +254,7 @@ def train(args):
         learning_rate=args.lr,
         switcher_learning_rate=args.switcher_lr,
     )
-    timer = comparison.epoch_timer()
+    timer = comparison.EpochTimer()
     history = model.fit(
         train_data,
         epochs=args.epochs,
@@ -273,7 +273,7 @@ def train(args):
             "test_correct": keras_correct,
             "test_accuracy": keras_correct / len(labels),
             "sparsity": sparsity["total"]["sparsity"],
-            "seconds_per_epoch": comparison.seconds_per_epoch(timer),
+            "seconds_per_epoch": timer.steady_seconds(),
             "history": {key: [float(v) for v in values] for key, values in history.history.items()},
         }
     ]

@@ -17,10 +17,18 @@ from keras_switcher import training
 from keras_switcher.baselines import GradualMagnitudePruning
 
 
-class _EpochSeconds(keras.callbacks.Callback):
-    """Wall-clock seconds of each epoch."""
+class EpochTimer(keras.callbacks.Callback):
+    """Records the wall-clock seconds of every epoch in `seconds`.
 
-    def on_train_begin(self, logs=None):
+    Example:
+
+    >>> timer = EpochTimer()
+    >>> model.fit(data, epochs=3, callbacks=[timer])
+    >>> timer.steady_seconds()  # Median epoch, the first (tracing) one left out.
+    """
+
+    def __init__(self):
+        super().__init__()
         self.seconds = []
 
     def on_epoch_begin(self, epoch, logs=None):
@@ -29,15 +37,9 @@ class _EpochSeconds(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         self.seconds.append(time.perf_counter() - self._start)
 
-
-def epoch_timer():
-    """A callback that records `seconds`, the wall-clock time of each epoch."""
-    return _EpochSeconds()
-
-
-def seconds_per_epoch(timer):
-    """Median epoch time of a timer, leaving out the first (tracing) epoch."""
-    return float(np.median(timer.seconds[1:] or timer.seconds))
+    def steady_seconds(self):
+        """Median epoch time, leaving out the first (tracing) epoch when possible."""
+        return float(np.median(self.seconds[1:] or self.seconds))
 
 
 def baseline_runs(
@@ -84,7 +86,7 @@ def baseline_runs(
             builder_name, input_shape, epochs, classes=classes, setting=setting,
             switched=False, learning_rate=learning_rate,
         )
-        timer = epoch_timer()
+        timer = EpochTimer()
         callbacks = [training.decay(epochs, decay_at), timer]
         if method != "dense":
             callbacks.append(
@@ -104,7 +106,7 @@ def baseline_runs(
                 "test_correct": correct,
                 "test_accuracy": correct / len(test_labels),
                 "sparsity": zeros / sum(kernel.size for kernel in kernels),
-                "seconds_per_epoch": seconds_per_epoch(timer),
+                "seconds_per_epoch": timer.steady_seconds(),
                 "history": {key: [float(v) for v in values] for key, values in history.history.items()},
             }
         )

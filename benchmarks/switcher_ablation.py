@@ -1,0 +1,134 @@
+"""Does the switcher's learning matter? Trained against frozen against magnitude.
+
+On full MNIST with LeNet-300-100, at each target sparsity and seed, in one
+process with the same data, epochs, batch size, task optimiser and cubic
+sparsity ramp:
+
+- `switcher (recommended)`: the `recommended` setting as shipped;
+- `switcher frozen at init`: the same run with the switcher's learning rate
+  at 0, so its weights never move (same schedule, same phases);
+- `magnitude class-blinded`: gradual magnitude pruning (`baselines`),
+  masks fixed after the ramp, on the plain model;
+- `dense`: the plain model, once per seed, for the time ratios.
+
+For the switched runs it also records the number of switcher updates
+(`switcher_optimizer.iterations`) and how far the learned mask is from the
+magnitude prior: the share of kept connections that a per-layer top-|W|
+mask of the same size would also keep (1.0: the gate is magnitude pruning).
+Accuracy is the final epoch's on the 10,000 test images; sparsity is
+counted from the gates or zeros. Writes `results/NAME.json` and `.md`.
+
+    python benchmarks/switcher_ablation.py --seeds 0 1 2 --targets 0.95 0.98 0.99
+"""
+
+import argparse
+import os
+
+import keras
+import numpy as np
+
+from _common import SHARED_DATA, EpochTimer, machine, write_results
+from keras_switcher import baselines, datasets, report, training
+
+
+def load(args):
+    folder = os.path.join(SHARED_DATA, "mnist")
+    train = datasets.load("mnist", "train", batch_size=args.batch_size, data_dir=folder, seed=args.seed_data)
+    test = datasets.load("mnist", "test", batch_size=1000, data_dir=folder)
+    return train, test
+
+
+def magnitude_overlap(model):
+    """Share of kept connections that a same-size top-|W| mask also keeps."""
+    shared = kept = 0
+    for layer in model.switched_layers:
+        mask = np.asarray(layer.mask()).ravel()
+        magnitude = np.abs(np.asarray(layer.kernel)).ravel()
+        top = np.zeros_like(mask)
+        top[np.argsort(-magnitude, kind="stable")[: int(mask.sum())]] = True
+        shared += int((mask & top).sum())
+        kept += int(mask.sum())
+    return shared / max(kept, 1)
+
+
+def run(method, target, seed, data, args):
+    keras.utils.set_random_seed(seed)
+    train, test = data
+    switched = method.startswith("switcher")
+    model = training.build_model(
+        "lenet300100", (28, 28, 1), args.epochs, setting="recommended",
+        switched=switched, target_sparsity=target if switched else None,
+    )
+    callbacks = [training.decay(args.epochs)]
+    if switched:
+        callbacks = training.training_callbacks("recommended", args.epochs)
+        if method == "switcher frozen at init":
+            model.switcher_optimizer.learning_rate = 0.0
+    elif method.startswith("magnitude"):
+        end = training.ramp_end_epoch("recommended", args.epochs)
+        callbacks.append(baselines.GradualMagnitudePruning(target, end_epoch=end, method="blinded"))
+    timer = EpochTimer()
+    model.fit(train, epochs=args.epochs, callbacks=callbacks + [timer], shuffle=False, verbose=0)
+    _, accuracy = model.evaluate(test, verbose=0)
+    row = {"method": method, "target": target, "seed": seed, "test_accuracy": float(accuracy),
+           "seconds_per_epoch": timer.steady_seconds()}
+    if switched:
+        row["sparsity"] = report(model)["total"]["sparsity"]
+        row["switcher_updates"] = int(model.switcher_optimizer.iterations.numpy())
+        row["magnitude_overlap"] = magnitude_overlap(model)
+    else:
+        layers = baselines.prunable_layers(model)
+        zeros = sum(int((np.asarray(layer.kernel) == 0).sum()) for layer in layers)
+        row["sparsity"] = zeros / sum(int(np.prod(layer.kernel.shape)) for layer in layers)
+    print(row, flush=True)
+    return row
+
+
+def table(rows, args):
+    lines = [
+        f"# Switcher ablation: LeNet-300-100, full MNIST, {args.epochs} epochs, batch {args.batch_size}",
+        "",
+        "Final-epoch test accuracy (10,000 images), mean over seeds "
+        f"{', '.join(map(str, args.seeds))} (each seed in brackets); CPU. Overlap: share of kept "
+        "connections a same-size per-layer top-|W| mask also keeps.",
+        "",
+        "| method | target | test accuracy | per seed | sparsity | switcher updates | overlap with magnitude | time vs dense |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    dense = {r["seed"]: r["seconds_per_epoch"] for r in rows if r["method"] == "dense"}
+    keys = sorted({(r["target"] or 0.0, r["method"]) for r in rows})
+    for target, method in keys:
+        group = [r for r in rows if (r["target"] or 0.0) == target and r["method"] == method]
+        accuracies = [r["test_accuracy"] for r in group]
+        ratio = np.mean([r["seconds_per_epoch"] / dense[r["seed"]] for r in group])
+        updates = ", ".join(str(r["switcher_updates"]) for r in group) if "switcher_updates" in group[0] else ""
+        overlap = f"{np.mean([r['magnitude_overlap'] for r in group]):.3f}" if "magnitude_overlap" in group[0] else ""
+        lines.append(
+            f"| {method} | {target:.0%} | {np.mean(accuracies):.2%} | "
+            f"{', '.join(f'{a:.2%}' for a in accuracies)} | {np.mean([r['sparsity'] for r in group]):.2%} | "
+            f"{updates} | {overlap} | {ratio:.2f}x |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--epochs", type=int, default=20)
+    parser.add_argument("--batch-size", type=int, default=128)
+    parser.add_argument("--targets", type=float, nargs="+", default=[0.95, 0.98, 0.99])
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0])
+    parser.add_argument("--seed-data", type=int, default=0, help="shuffling seed of the data")
+    parser.add_argument("--name", default="switcher_ablation")
+    args = parser.parse_args()
+    data = load(args)
+    rows = []
+    for seed in args.seeds:
+        rows.append(run("dense", None, seed, data, args))
+        for target in args.targets:
+            for method in ("switcher (recommended)", "switcher frozen at init", "magnitude class-blinded"):
+                rows.append(run(method, target, seed, data, args))
+        write_results(args.name, {"machine": machine(), "args": vars(args), "rows": rows}, table(rows, args))
+
+
+if __name__ == "__main__":
+    main()
