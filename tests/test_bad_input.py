@@ -167,11 +167,13 @@ def test_cli_refuses_bad_numbers_before_touching_the_output(option, value, words
     assert output.read_bytes() == b"a model trained yesterday"
 
 
-def test_cli_refuses_an_empty_training_split(tmp_path, capsys):
+@pytest.mark.parametrize("validation", ["0.1", "0"])
+def test_cli_refuses_an_empty_training_split(tmp_path, capsys, validation):
     output = tmp_path / "model.keras"
     output.write_bytes(b"a model trained yesterday")
-    assert cli.main(["train", "--train-split", "train[:0]", "--output", str(output)]) == 1
-    assert "selects no examples" in capsys.readouterr().err
+    argv = ["train", "--train-split", "train[:0]", "--validation-split", validation, "--output", str(output)]
+    assert cli.main(argv) == 1
+    assert "split='train[:0]', which selects no examples" in capsys.readouterr().err
     assert output.read_bytes() == b"a model trained yesterday"
 
 

@@ -138,7 +138,7 @@ def test_guard_holds_without_onednn_too():
     """
     environment = dict(os.environ, TF_ENABLE_ONEDNN_OPTS="0")
     result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", __file__, "-k", "not without_onednn"],
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", __file__, "-k", "nan_in_a or fc1/kernel"],
         env=environment,
         capture_output=True,
         text=True,

@@ -102,6 +102,11 @@ def hold_out(split, fraction, names):
     unit = "" if counts else "%"
     first = int((start or "0").rstrip("%"))
     last = int(stop.rstrip("%")) if stop is not None else 100
+    if last <= first:
+        raise ValueError(
+            f"Received split={split!r}, which selects no examples: expected a "
+            "slice [start:stop] with start before stop, such as 'train[:5000]'."
+        )
     cut = last - round(fraction * (last - first))
     if not first < cut < last:
         raise ValueError(
