@@ -90,3 +90,24 @@ def test_save_is_atomic_and_keeps_the_previous_file(tmp_path):
     assert list(tmp_path.iterdir()) == [path]
     saving.save_model(LeNet300100(switcher=UNetSwitcher(depth=1), input_shape=(4, 4, 1)), path)
     assert isinstance(keras.models.load_model(path), SwitchedModel)
+
+
+def test_export_keeps_the_converters_native_log_lines_off_the_terminal(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    from keras_switcher import saving
+    from keras_switcher.applications import LeNet300100
+    from keras_switcher.switchers import UNetSwitcher
+
+    saving.save_model(LeNet300100(switcher=UNetSwitcher(depth=1), input_shape=(4, 4, 1)), tmp_path / "m.keras")
+    environment = {key: value for key, value in os.environ.items() if key != "TF_CPP_MIN_LOG_LEVEL"}
+    result = subprocess.run(
+        [sys.executable, "-m", "keras_switcher.cli", "export", "m.keras", "--tflite", "m.tflite"],
+        cwd=tmp_path, env=environment, capture_output=True, text=True, timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "sparsity" in result.stdout  # The export report.
+    for line in ("Reading SavedModel", "flatbuffer", "XNNPACK"):
+        assert line not in result.stderr, result.stderr[-2000:]
