@@ -210,10 +210,13 @@ def _arrays(dataset):
     return np.concatenate(images), np.concatenate(labels)
 
 
-def train(args):
-    """Runs `keras-switcher train` with parsed arguments."""
-    saving.check_output_path(args.output, ".keras")
-    keras.utils.set_random_seed(args.seed)
+def _data(args):
+    """The training split, its held-out validation part and the test arrays.
+
+    Returns:
+        `(train_split, train_data, validation_data, images, labels)`;
+        `validation_data` is `None` with `--validation-split 0`.
+    """
     batch_size = args.batch_size if args.batch_size is not None else SETTINGS[args.setting].batch_size
     train_split, validation = args.train_split, None
     if args.validation_split:
@@ -234,6 +237,27 @@ def train(args):
     images, labels = _arrays(
         datasets.load(args.dataset, split="test", batch_size=1000, data_dir=args.data_dir, normalize=args.normalize)
     )
+    return train_split, train_data, validation, images, labels
+
+
+def _pictures(model, history, sparsity, input_shape, stem, events):
+    """Writes the run's PNGs beside the model and returns their paths."""
+    pictures = [
+        plot.training_curves(history, f"{stem}_curves.png", events=events),
+        plot.model_overview(sparsity, f"{stem}_model.png"),
+    ]
+    for layer in model.switched_layers:
+        if layer.kernel.shape[0] == math.prod(input_shape):  # Fed by the image itself.
+            pictures.append(plot.input_map(layer, input_shape, f"{stem}_pixels_{layer.name}.png"))
+        pictures.append(plot.mask(layer, f"{stem}_mask_{layer.name}.png"))
+    return pictures
+
+
+def train(args):
+    """Runs `keras-switcher train` with parsed arguments."""
+    saving.check_output_path(args.output, ".keras")
+    keras.utils.set_random_seed(args.seed)
+    train_split, train_data, validation, images, labels = _data(args)
     input_shape = tuple(train_data.element_spec[0].shape[1:])
     classes = datasets.CLASSES[args.dataset]
     switcher = None
@@ -321,14 +345,7 @@ def train(args):
         "tflite_bytes": tflite["bytes"],
     }
     saving.write_atomic(f"{stem}.json", json.dumps(summary, indent=2).encode())
-    pictures = [
-        plot.training_curves(history, f"{stem}_curves.png", events=events),
-        plot.model_overview(sparsity, f"{stem}_model.png"),
-    ]
-    for layer in model.switched_layers:
-        if layer.kernel.shape[0] == math.prod(input_shape):  # Fed by the image itself.
-            pictures.append(plot.input_map(layer, input_shape, f"{stem}_pixels_{layer.name}.png"))
-        pictures.append(plot.mask(layer, f"{stem}_mask_{layer.name}.png"))
+    pictures = _pictures(model, history, sparsity, input_shape, stem, events)
     print(
         f"\nSaved {os.path.abspath(args.output)}\n"
         f"Saved {os.path.abspath(tflite['path'])} ({tflite['bytes']:,} bytes, "

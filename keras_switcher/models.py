@@ -370,27 +370,31 @@ class SwitchedModel(keras.Model):
         save (`ModelCheckpoint`'s included) leaves a file already at
         `filepath` intact.
         """
-        if not isinstance(filepath, (str, os.PathLike)) or (
-            not overwrite and os.path.exists(filepath)
-        ):
-            return super().save(filepath, overwrite=overwrite, **kwargs)
-        with saving.atomic_path(filepath) as partial:
-            super().save(partial, overwrite=True, **kwargs)
+        return _save_atomically(super().save, filepath, overwrite, **kwargs)
 
     def save_weights(self, filepath, overwrite=True, **kwargs):
         """Saves the weights like `keras.Model.save_weights`, atomically."""
-        if not isinstance(filepath, (str, os.PathLike)) or (
-            not overwrite and os.path.exists(filepath)
-        ):
-            return super().save_weights(filepath, overwrite=overwrite, **kwargs)
-        with saving.atomic_path(filepath) as partial:
-            super().save_weights(partial, overwrite=True, **kwargs)
+        return _save_atomically(super().save_weights, filepath, overwrite, **kwargs)
 
     def get_config(self):
         config = super().get_config()
         config.update(self.schedule.get_config())
         config["gate_cache_steps"] = self.gate_cache_steps
         return config
+
+
+def _save_atomically(save, filepath, overwrite, **kwargs):
+    """Calls a Keras save method on a temporary file renamed to `filepath`.
+
+    File-like destinations, and `overwrite=False` on an existing file (where
+    Keras asks the user), go to Keras unchanged.
+    """
+    if not isinstance(filepath, (str, os.PathLike)) or (
+        not overwrite and os.path.exists(filepath)
+    ):
+        return save(filepath, overwrite=overwrite, **kwargs)
+    with saving.atomic_path(filepath) as partial:
+        save(partial, overwrite=True, **kwargs)
 
 
 def _phase_scope(phase):
