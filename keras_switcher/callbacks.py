@@ -9,7 +9,7 @@ import tensorflow as tf
 from keras import ops
 
 from keras_switcher import reporting
-from keras_switcher.sparsity import check_frequency, cubic_schedule, update_period
+from keras_switcher.sparsity import GradualUpdates, cubic_schedule
 
 
 class MultiStepDecay(keras.callbacks.Callback):
@@ -74,7 +74,7 @@ class MultiStepDecay(keras.callbacks.Callback):
         return [self.model.optimizer] + ([switcher_optimizer] if switcher_optimizer else [])
 
 
-class SparsityRamp(keras.callbacks.Callback):
+class SparsityRamp(GradualUpdates):
     """Raises the switchers' sparsity gradually to their targets.
 
     The overall sparsity in use follows the cubic schedule of Zhu & Gupta
@@ -105,7 +105,7 @@ class SparsityRamp(keras.callbacks.Callback):
     """
 
     def __init__(self, end_epoch, start_epoch=0, initial=0.0, allocation="fixed", frequency=None):
-        super().__init__()
+        super().__init__(frequency)
         if not 0 <= start_epoch < end_epoch:
             raise ValueError(
                 "Received invalid values for `start_epoch` and `end_epoch`, "
@@ -122,30 +122,13 @@ class SparsityRamp(keras.callbacks.Callback):
                 "Received an invalid value for `allocation`, expected 'fixed' "
                 f"or 'magnitude'. Received: allocation={allocation!r}"
             )
-        check_frequency(frequency)
         self.end_epoch = end_epoch
         self.start_epoch = start_epoch
         self.initial = initial
         self.allocation = allocation
-        self.frequency = frequency
-        self._steps_taken = 0
-        self._epoch_start = 0
 
-    def on_train_begin(self, logs=None):
-        self._steps_taken = 0
-        self._period = update_period(self.frequency, self.params.get("steps"))
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self._epoch_start = int(ops.convert_to_numpy(self.model.epochs_seen))
-
-    def on_train_batch_begin(self, batch, logs=None):
-        if self._steps_taken % self._period == 0:
-            steps = self.params.get("steps") or 1
-            self._update(self._epoch_start + min(batch / steps, 1.0))
-        self._steps_taken += 1
-
-    def on_epoch_end(self, epoch, logs=None):
-        self._update(self._epoch_start + 1.0)
+    def _first_epoch(self, epoch):
+        return int(ops.convert_to_numpy(self.model.epochs_seen))
 
     def _update(self, epoch):
         """Sets each layer's share of the sparsity at a (fractional) epoch."""

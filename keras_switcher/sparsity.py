@@ -1,6 +1,8 @@
-"""Spreading an overall sparsity over layers of different sizes."""
+"""Spreading an overall sparsity over layers, and schedules that raise it."""
 
 import math
+
+import keras
 
 
 def erk_sparsities(shapes, overall):
@@ -106,3 +108,43 @@ def cubic_schedule(initial, final, progress):
     """
     remaining = (1.0 - min(max(progress, 0.0), 1.0)) ** 3
     return final + (initial - final) * remaining
+
+
+class GradualUpdates(keras.callbacks.Callback):
+    """Base of callbacks that move a sparsity along a schedule during `fit`.
+
+    Calls `_update(epoch)`, with the (fractional) epoch reached, every
+    `frequency` steps counted over the whole run and at the end of every
+    epoch, so a schedule reaches its end whatever the epoch's length.
+    Subclasses implement `_update`; `_first_epoch` says which epoch an
+    epoch of this `fit` is (by default `fit`'s own count).
+
+    Args:
+        frequency: `None` or a positive integer, see `update_period`.
+    """
+
+    def __init__(self, frequency=None):
+        super().__init__()
+        check_frequency(frequency)
+        self.frequency = frequency
+        self._steps_taken = 0
+        self._epoch_start = 0
+
+    def _first_epoch(self, epoch):
+        return epoch
+
+    def on_train_begin(self, logs=None):
+        self._steps_taken = 0
+        self._period = update_period(self.frequency, self.params.get("steps"))
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch_start = self._first_epoch(epoch)
+
+    def on_train_batch_begin(self, batch, logs=None):
+        if self._steps_taken % self._period == 0:
+            steps = self.params.get("steps") or 1
+            self._update(self._epoch_start + min(batch / steps, 1.0))
+        self._steps_taken += 1
+
+    def on_epoch_end(self, epoch, logs=None):
+        self._update(self._epoch_start + 1.0)

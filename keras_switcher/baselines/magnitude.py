@@ -14,7 +14,7 @@ constraint (`apply_masks`), one-shot or with `GradualMagnitudePruning`.
 import keras
 import numpy as np
 
-from keras_switcher.sparsity import check_frequency, cubic_schedule, update_period
+from keras_switcher.sparsity import GradualUpdates, cubic_schedule
 
 METHODS = ("blinded", "uniform", "distribution")
 
@@ -131,7 +131,7 @@ def remove_masks(layers):
         layer.kernel.constraint = None
 
 
-class GradualMagnitudePruning(keras.callbacks.Callback):
+class GradualMagnitudePruning(GradualUpdates):
     """Prunes a model's `Dense` layers gradually while it trains.
 
     Every `frequency` steps between `start_epoch` and `end_epoch` the masks
@@ -155,35 +155,15 @@ class GradualMagnitudePruning(keras.callbacks.Callback):
     def __init__(
         self, sparsity, end_epoch, start_epoch=0, method="blinded", frequency=None, layers=None
     ):
-        super().__init__()
         magnitude_masks([np.ones(1)], sparsity, method)  # Validates both.
-        check_frequency(frequency)
+        super().__init__(frequency)
         self.sparsity = sparsity
         self.end_epoch = end_epoch
         self.start_epoch = start_epoch
         self.method = method
-        self.frequency = frequency
         self.layers = layers
-        self._epoch = 0
-        self._steps_taken = 0
 
-    def on_train_begin(self, logs=None):
-        self._steps_taken = 0
-        self._period = update_period(self.frequency, self.params.get("steps"))
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self._epoch = epoch
-
-    def on_train_batch_begin(self, batch, logs=None):
-        if self._steps_taken % self._period == 0:
-            steps = self.params.get("steps") or 1
-            self._prune_at(self._epoch + min(batch / steps, 1.0))
-        self._steps_taken += 1
-
-    def on_epoch_end(self, epoch, logs=None):
-        self._prune_at(epoch + 1.0)
-
-    def _prune_at(self, epoch):
+    def _update(self, epoch):
         """Prunes to the schedule's sparsity at a (fractional) epoch."""
         if self.start_epoch <= epoch <= self.end_epoch:
             progress = (epoch - self.start_epoch) / (self.end_epoch - self.start_epoch)
