@@ -288,6 +288,9 @@ class NonFiniteGuard(keras.callbacks.Callback):
         """
         if self._variables is None:
             self.on_train_begin()
+        # On JAX, reading `self.model` brings the training state back into
+        # the variables that the check reads.
+        self.model  # noqa: B018
         flags = ops.convert_to_numpy(self._finite_flags())
         if not flags.all():
             broken = [v for v, finite in zip(self._variables, flags) if not finite]

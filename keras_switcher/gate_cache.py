@@ -3,118 +3,138 @@
 A switcher's cost depends on the kernel's size, not on the batch, and for a
 small dense head it is far larger than the head itself. With a cache:
 
-- in the task phase the gates are computed once every `steps` steps and
-  held fixed in between (no gradient flows through the switchers into the
-  kernels);
+- in the task phase each layer's gate is recomputed once every
+  `refresh_steps` task steps and held fixed in between, so no gradient
+  flows through the switchers into the kernels;
 - in the switcher phase the kernels are frozen, so the gates only change
   when the switchers do. Each step adds the loss gradient with respect to
-  the gates to an accumulator; every `steps` steps (and when the phase
-  ends) one backward pass through the switchers turns the mean accumulated
-  gradient into one switcher update, which is exactly the gradient of a
-  batch `steps` times larger.
+  the gates to each layer's `gate_gradient`; every `accumulation_steps`
+  steps (and when the task phase resumes) one backward pass through the
+  switchers turns the mean accumulated gradient into one switcher update,
+  which is exactly the gradient of a batch that many times larger.
+
+The gates and their gradients belong to the layers
+(`SwitchedDense.enable_gate_cache`); this module decides when they are
+refreshed and applied, inside the compiled training step.
 """
 
 import keras
 from keras import ops
 
 
+def check_steps(name, value):
+    """Raises unless `value` is `None` or a positive integer."""
+    if value is not None and (
+        not isinstance(value, int) or isinstance(value, bool) or value <= 0
+    ):
+        raise ValueError(
+            f"Received an invalid value for `{name}`, expected None or a "
+            f"positive integer. Received: {name}={value!r}"
+        )
+
+
 class GateCache:
-    """Holds the cached gates, their gradient accumulators and two counters.
+    """When cached gates are refreshed and accumulated gradients applied.
+
+    Its two counters live in a variable (`counters`) that the model saves,
+    so a resumed run continues the cache where it stopped.
 
     Args:
-        layers: The `SwitchedDense` layers of the model, built.
-        steps: Positive integer: task steps between gate refreshes, and
-            switcher steps accumulated per switcher update.
+        layers: The `SwitchedDense` layers of the model; their gate cache
+            is enabled here.
+        refresh_steps: Positive integer, task steps between refreshes.
+        accumulation_steps: Positive integer, switcher steps whose gate
+            gradients make one switcher update.
+
+    Example:
+
+    >>> cache = GateCache(model.switched_layers, refresh_steps=100, accumulation_steps=100)
     """
 
-    def __init__(self, layers, steps):
+    def __init__(self, layers, refresh_steps, accumulation_steps):
         self.layers = layers
-        self.steps = steps
-
-        def state(layer, kind, aggregation):
-            return keras.Variable(
-                ops.zeros(layer.kernel.shape),
-                trainable=False,
-                name=f"{layer.name}_{kind}",
-                aggregation=aggregation,
-            )
-
-        self.gates = [state(layer, "cached_gate", "only_first_replica") for layer in layers]
-        self.gradients = [state(layer, "gate_gradient", "sum") for layer in layers]
+        self.refresh_steps = refresh_steps
+        self.accumulation_steps = accumulation_steps
+        for layer in layers:
+            layer.enable_gate_cache()
         # [switcher steps accumulated, task steps since the last refresh + 1;
         #  0 means the cache was never filled].
         self.counters = keras.Variable(
             [0, 0],
-            dtype="int64",
+            dtype="int32",
             trainable=False,
             name="gate_cache_counters",
             aggregation="only_first_replica",
         )
 
-    def variables(self):
-        """All the cache's variables, for the model to track and save."""
-        return self.gates + self.gradients + [self.counters]
-
-    def counts(self):
-        """Reads both counters at once.
-
-        Returns:
-            `(pending, age)`: switcher steps accumulated but not yet
-            applied, and task steps since the last refresh plus one (`0`
-            when the cache was never filled).
-        """
-        pending, age = ops.convert_to_numpy(self.counters)
-        return int(pending), int(age)
-
-    def refresh_due(self, age, task_phase):
-        """Whether the gates must be recomputed before the next step.
-
-        Args:
-            age: The second value of `counts()`.
-            task_phase: `True` before a task step, `False` before a switcher
-                step, which needs gates of the current kernels.
-        """
-        return age == 0 or age > (self.steps if task_phase else 1)
-
-    def mapping(self):
-        """Dict from layer to its cached gate, for `given_gates`."""
-        return {layer: gate.value for layer, gate in zip(self.layers, self.gates)}
-
-    def refresh(self):
-        """Recomputes every gate with the switchers."""
-        for layer, gate in zip(self.layers, self.gates):
-            gate.assign(ops.cast(layer.switcher(layer.kernel), gate.dtype))
-        self.counters.assign([self.counters[0], 1])
+    @property
+    def gates(self):
+        """The layers' cached gates, in layer order."""
+        return [layer.cached_gate for layer in self.layers]
 
     def invalidate(self):
         """Makes the next training step recompute the gates first."""
-        self.counters.assign([self.counters[0], 0])
+        self.counters.assign(ops.stack([self.counters[0], 0]))
 
-    def count_task_step(self):
-        self.counters.assign_add([0, 1])
+    def refresh(self):
+        """Recomputes every layer's cached gate with its switcher."""
+        for layer in self.layers:
+            layer.refresh_cached_gate()
+        self.counters.assign(ops.stack([self.counters[0], 1]))
 
-    def accumulate(self, gradients):
-        """Adds the loss gradient with respect to each gate."""
-        for total, gradient in zip(self.gradients, gradients):
-            total.assign_add(ops.cast(gradient, total.dtype))
-        self.counters.assign_add([1, 0])
-
-    def apply(self, optimizer, switcher_variables, tape_class):
-        """Turns the accumulated gate gradient into one switcher update.
+    def before_task_step(self, trainer):
+        """Applies pending switcher gradients, then refreshes if due.
 
         Args:
-            optimizer: The switcher optimiser.
-            switcher_variables: Trainable variables of all switchers.
-            tape_class: The backend's gradient tape (`tf.GradientTape`).
+            trainer: The `SwitchedModel`, whose backend runs the conditions.
+        """
+        trainer._run_if(self.counters[0] > 0, lambda: self.apply(trainer))
+        age = self.counters[1]
+        trainer._run_if(
+            ops.logical_or(age == 0, age > self.refresh_steps), self.refresh
+        )
+
+    def after_task_step(self):
+        self.counters.assign_add(ops.convert_to_tensor([0, 1], "int32"))
+
+    def before_switcher_step(self, trainer):
+        """Refreshes the gates unless they are those of the current kernels."""
+        trainer._run_if(self.counters[1] != 1, self.refresh)
+
+    def accumulate(self, trainer, gradients):
+        """Adds the loss gradient with respect to each gate; applies when due.
+
+        Args:
+            trainer: The `SwitchedModel`.
+            gradients: One gradient per layer, of its kernel's shape.
+        """
+        for layer, gradient in zip(self.layers, gradients):
+            layer.gate_gradient.assign_add(ops.cast(gradient, layer.gate_gradient.dtype))
+        self.counters.assign_add(ops.convert_to_tensor([1, 0], "int32"))
+        trainer._run_if(
+            self.counters[0] >= self.accumulation_steps, lambda: self.apply(trainer)
+        )
+
+    def apply(self, trainer):
+        """Turns the accumulated gate gradient into one switcher update.
+
+        The update is the gradient of `sum(gate * mean accumulated gradient)`
+        with respect to the switchers' variables; then the gates are
+        refreshed and the accumulators emptied.
         """
         count = ops.cast(self.counters[0], "float32")
-        with tape_class() as tape:
-            surrogate = sum(
-                ops.sum(layer.switcher(layer.kernel) * total)
-                for layer, total in zip(self.layers, self.gradients)
-            ) / count
-        optimizer.apply(tape.gradient(surrogate, switcher_variables), switcher_variables)
-        for total in self.gradients:
-            total.assign(ops.zeros_like(total))
+
+        def surrogate():
+            total = sum(
+                ops.sum(layer.compute_gate(layer.kernel) * layer.gate_gradient)
+                for layer in self.layers
+            )
+            return total / count, None
+
+        variables = trainer.switcher_variables
+        _, _, gradients = trainer._gradients(surrogate, variables)
+        trainer.switcher_optimizer.apply(gradients, variables)
+        for layer in self.layers:
+            layer.gate_gradient.assign(ops.zeros(layer.gate_gradient.shape))
         self.refresh()
-        self.counters.assign([0, 1])
+        self.counters.assign(ops.convert_to_tensor([0, 1], "int32"))

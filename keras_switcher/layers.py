@@ -7,37 +7,29 @@ from keras import activations, constraints, initializers, ops, regularizers
 
 from keras_switcher import switchers
 
-_gate_source = {"enabled": True, "given": {}}
+#: Where a `SwitchedDense` takes its gate from when it is called.
+GATE_SOURCES = ("switcher", "cache", "none")
 
 
 @contextlib.contextmanager
-def gates_disabled():
-    """Within this scope, layers traced by Keras compute `x @ kernel` ungated.
+def gate_source(layers, source):
+    """Within this scope, the given layers take their gate from `source`.
 
-    `SwitchedModel` traces its dense warm-up step inside this scope.
-    """
-    previous = _gate_source["enabled"]
-    _gate_source["enabled"] = False
-    try:
-        yield
-    finally:
-        _gate_source["enabled"] = previous
-
-
-@contextlib.contextmanager
-def given_gates(gates):
-    """Within this scope, layers use the given gates instead of their switchers.
+    `SwitchedModel` traces each phase of its training step in such a scope:
+    `"none"` for the dense warm-up, `"cache"` with cached gates.
 
     Args:
-        gates: Dict from `SwitchedDense` layer to a gate tensor of its
-            kernel's shape. `SwitchedModel` passes cached gates this way.
+        layers: `SwitchedDense` layers.
+        source: One of `GATE_SOURCES`.
     """
-    previous = _gate_source["given"]
-    _gate_source["given"] = {id(layer): gate for layer, gate in gates.items()}
+    previous = [layer.gate_source for layer in layers]
+    for layer in layers:
+        layer.gate_source = source
     try:
         yield
     finally:
-        _gate_source["given"] = previous
+        for layer, value in zip(layers, previous):
+            layer.gate_source = value
 
 
 @keras.saving.register_keras_serializable(package="keras_switcher")
@@ -128,6 +120,8 @@ class SwitchedDense(keras.layers.Layer):
             )
         switcher._owner = self.name
         self.switcher = switcher
+        self.gate_source = "switcher"
+        self.caches_gate = False
         self.input_spec = keras.layers.InputSpec(min_ndim=2)
         self.supports_masking = True
 
@@ -161,11 +155,57 @@ class SwitchedDense(keras.layers.Layer):
         )
         if not self.switcher.built:
             self.switcher.build(kernel_shape)
+        if self.caches_gate:
+            self._add_gate_cache()
         self.input_spec = keras.layers.InputSpec(
             min_ndim=2, axes={-1: input_shape[-1]}
         )
 
-    def _gate(self, kernel):
+    def enable_gate_cache(self):
+        """Gives the layer a cached gate and an accumulator of its gradient.
+
+        `SwitchedModel` calls it for every switched layer when it is built
+        with `gate_refresh_steps`. Within `gate_source(layers, "cache")` the
+        layer then multiplies its kernel by `cached_gate` (refreshed with
+        `refresh_cached_gate`) instead of running its switcher, and
+        `gate_gradient` holds the switcher phase's summed loss gradient with
+        respect to that gate. Calling it again does nothing.
+        """
+        if self.caches_gate:
+            return
+        self.caches_gate = True
+        if self.built:
+            # As `keras.layers.Dense.enable_lora`: new state after `build`.
+            self._tracker.unlock()
+            self._add_gate_cache()
+            self._tracker.lock()
+
+    def _add_gate_cache(self):
+        shape = tuple(self.kernel.shape)
+        self.cached_gate = self.add_weight(
+            name="cached_gate",
+            shape=shape,
+            initializer="zeros",
+            trainable=False,
+            aggregation="only_first_replica",
+        )
+        self.gate_gradient = self.add_weight(
+            name="gate_gradient",
+            shape=shape,
+            initializer="zeros",
+            trainable=False,
+            aggregation="sum",
+        )
+
+    def compute_gate(self, kernel):
+        """Runs the switcher on a kernel: the one place a gate is computed.
+
+        Args:
+            kernel: A tensor of the layer's kernel shape.
+
+        Returns:
+            The non-negative gate, of the kernel's shape and dtype.
+        """
         gate = self.switcher(kernel)
         if tuple(gate.shape) != tuple(kernel.shape):
             raise ValueError(
@@ -176,14 +216,17 @@ class SwitchedDense(keras.layers.Layer):
             )
         return ops.cast(gate, kernel.dtype)
 
+    def refresh_cached_gate(self):
+        """Stores the switcher's gate of the current kernel in `cached_gate`."""
+        self.cached_gate.assign(self.compute_gate(self.kernel))
+
     def call(self, inputs):
         kernel = self.kernel
-        if _gate_source["enabled"]:
-            gate = _gate_source["given"].get(id(self))
-            if gate is None:
-                gate = self._gate(kernel)
+        if self.gate_source != "none":
+            if self.gate_source == "cache":
+                gate = ops.cast(self.cached_gate, kernel.dtype)
             else:
-                gate = ops.cast(gate, kernel.dtype)
+                gate = self.compute_gate(kernel)
             self.observed_sparsity.assign(
                 ops.mean(ops.cast(ops.less_equal(gate, 0), "float32"))
             )
@@ -205,7 +248,7 @@ class SwitchedDense(keras.layers.Layer):
             The non-negative gate `switcher(kernel)`.
         """
         self._assert_built("gate")
-        return self._gate(ops.convert_to_tensor(self.kernel))
+        return self.compute_gate(ops.convert_to_tensor(self.kernel))
 
     def mask(self):
         """Returns the connections that are switched on.
@@ -223,6 +266,17 @@ class SwitchedDense(keras.layers.Layer):
         """
         mask = ops.convert_to_numpy(self.mask())
         return float(1.0 - mask.mean())
+
+    def load_own_variables(self, store):
+        """Loads the layer's variables; files saved before the gate cache
+        moved into the layer hold only the first three, and the cache then
+        keeps what the model's own variables gave it."""
+        variables = self._trainable_variables + self._non_trainable_variables
+        if self.caches_gate and len(store.keys()) == len(variables) - 2:
+            for index, variable in enumerate(variables[:-2]):
+                variable.assign(store[f"{index}"])
+            return
+        super().load_own_variables(store)
 
     def _assert_built(self, method):
         if not self.built:

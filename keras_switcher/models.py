@@ -2,19 +2,17 @@
 
 import contextlib
 import functools
-import math
 import os
 
 import keras
-import tensorflow as tf
 from keras import ops
 
 from keras_switcher import schedule as schedule_lib
 from keras_switcher import reporting, saving
 from keras_switcher.callbacks import NonFiniteGuard
-from keras_switcher.gate_cache import GateCache
-from keras_switcher.layers import gates_disabled, given_gates
+from keras_switcher.gate_cache import GateCache, check_steps
 from keras_switcher.switchers import Switcher
+from keras_switcher.trainers import backend_trainer
 
 
 class _EpochCounter(keras.callbacks.Callback):
@@ -25,7 +23,7 @@ class _EpochCounter(keras.callbacks.Callback):
 
 
 @keras.saving.register_keras_serializable(package="keras_switcher")
-class SwitchedModel(keras.Model):
+class SwitchedModel(backend_trainer(), keras.Model):
     """A model whose switched layers are trained by alternating two phases.
 
     Build it exactly like a functional `keras.Model(inputs, outputs)`. Its
@@ -53,15 +51,25 @@ class SwitchedModel(keras.Model):
         freeze_switchers_after: `None`, or the number of epochs after which
             only the task phase runs (an extension): the last epochs
             fine-tune the task weights under fixed switchers.
-        gate_cache_steps: `None` (the authors' way) computes every gate in
+        gate_refresh_steps: `None` (the authors' way) computes every gate in
             every training step, and the task phase's gradient also flows
             through the switchers into the kernels. A positive integer `N`
             caches the gates (an extension, see `keras_switcher.gate_cache`):
-            the task phase recomputes them every `N` steps and the switcher
-            phase applies one switcher update per `N` accumulated steps, so
+            the task phase recomputes them every `N` task steps and no
+            gradient flows through the switchers into the kernels, so
             training costs little more than the plain dense model.
+        switcher_accumulation_steps: With cached gates, the number of
+            switcher-phase steps whose gate gradients make one switcher
+            update (exactly the update of a batch that many times larger).
+            `None` means 1: one update per switcher step.
+        gate_cache_steps: Shorthand for `gate_refresh_steps` and
+            `switcher_accumulation_steps` both set to this value.
         *args, **kwargs: Arguments of `keras.Model` (`inputs`, `outputs`,
             `name`, ...).
+
+    Training runs on the TensorFlow and JAX backends (chosen the Keras way,
+    with `KERAS_BACKEND` or `keras.json`), with the same meaning; on JAX,
+    `keras.distribution.DataParallel` trains on several devices.
 
     Example:
 
@@ -77,6 +85,8 @@ class SwitchedModel(keras.Model):
         alternate="epoch",
         warmup_epochs=0,
         freeze_switchers_after=None,
+        gate_refresh_steps=None,
+        switcher_accumulation_steps=None,
         gate_cache_steps=None,
         **kwargs,
     ):
@@ -84,21 +94,30 @@ class SwitchedModel(keras.Model):
         self.schedule = schedule_lib.AlternationSchedule(
             alternate, warmup_epochs, freeze_switchers_after
         )
-        if gate_cache_steps is not None and (
-            not isinstance(gate_cache_steps, int)
-            or isinstance(gate_cache_steps, bool)
-            or gate_cache_steps <= 0
+        for name, value in (
+            ("gate_refresh_steps", gate_refresh_steps),
+            ("switcher_accumulation_steps", switcher_accumulation_steps),
+            ("gate_cache_steps", gate_cache_steps),
         ):
+            check_steps(name, value)
+        if gate_cache_steps is not None:
+            gate_refresh_steps = gate_refresh_steps or gate_cache_steps
+            switcher_accumulation_steps = switcher_accumulation_steps or gate_cache_steps
+        if switcher_accumulation_steps is not None and gate_refresh_steps is None:
             raise ValueError(
-                "Received an invalid value for `gate_cache_steps`, expected "
-                "None or a positive integer. "
-                f"Received: gate_cache_steps={gate_cache_steps!r}"
+                "`switcher_accumulation_steps` accumulates gradients on cached "
+                "gates, so it needs `gate_refresh_steps` as well. Received: "
+                f"switcher_accumulation_steps={switcher_accumulation_steps}, "
+                "gate_refresh_steps=None"
             )
-        self.gate_cache_steps = gate_cache_steps
+        self.gate_refresh_steps = gate_refresh_steps
+        self.switcher_accumulation_steps = (
+            None if gate_refresh_steps is None else switcher_accumulation_steps or 1
+        )
         counter = functools.partial(
             keras.Variable,
             initializer=0,
-            dtype="int64",
+            dtype="int32",
             trainable=False,
             autocast=False,
             aggregation="only_first_replica",
@@ -107,10 +126,24 @@ class SwitchedModel(keras.Model):
         self.steps_seen = counter(name="steps_seen")
         self.switcher_optimizer = None
         self._gate_cache = None
-        if gate_cache_steps is not None:
-            self._gate_cache = GateCache(self.switched_layers, gate_cache_steps)
-            # Tracked, so that the cache is saved and restored with the model.
-            self.gate_cache_variables = self._gate_cache.variables()
+        if gate_refresh_steps is not None:
+            if (
+                keras.backend.backend() == "tensorflow"
+                and self.distribute_strategy.num_replicas_in_sync > 1
+            ):
+                raise ValueError(
+                    "Cached gates (`gate_refresh_steps`, `gate_cache_steps`) do "
+                    "not support training on several TensorFlow replicas: "
+                    "their switcher updates would differ from a single "
+                    "device's. Build the model without them under "
+                    f"{self.distribute_strategy.__class__.__name__}, or use "
+                    "the JAX backend with `keras.distribution.DataParallel`."
+                )
+            self._gate_cache = GateCache(
+                self.switched_layers, gate_refresh_steps, self.switcher_accumulation_steps
+            )
+            # Tracked, so that the counters are saved with the model.
+            self.gate_cache_counters = self._gate_cache.counters
 
     @property
     def switched_layers(self):
@@ -133,7 +166,7 @@ class SwitchedModel(keras.Model):
         return [v for v in self.trainable_variables if id(v) not in switcher_ids]
 
     def mark_gates_stale(self):
-        """With `gate_cache_steps`, recompute the cached gates before the next step.
+        """With cached gates, recompute them before the next training step.
 
         Call it after changing what the switchers compute outside training,
         such as their `sparsity` (as `SparsityRamp` does).
@@ -162,6 +195,7 @@ class SwitchedModel(keras.Model):
             **kwargs: Other arguments of `keras.Model.compile` (`loss`,
                 `metrics`, ...).
         """
+        self._check_backend()
         if switcher_optimizer is None:
             raise ValueError(
                 "`SwitchedModel.compile()` needs a `switcher_optimizer` to "
@@ -205,81 +239,18 @@ class SwitchedModel(keras.Model):
         self.compile(**keras.saving.deserialize_keras_object(config))
 
     def _build_optimizers(self):
-        with self.distribute_strategy.scope():
+        # On TensorFlow the optimisers' variables must be made under the
+        # model's distribution strategy.
+        strategy = getattr(self, "distribute_strategy", None)
+        with strategy.scope() if strategy else contextlib.nullcontext():
             if not self.optimizer.built:
                 self.optimizer.build(self.task_variables)
             if not self.switcher_optimizer.built:
                 self.switcher_optimizer.build(self.switcher_variables)
 
-    def _observed_sparsity(self):
-        layers = self.switched_layers
-        if not layers:
-            return ops.zeros(())
-        sizes = [math.prod(layer.kernel.shape) for layer in layers]
-        off = sum(
-            layer.observed_sparsity * size for layer, size in zip(layers, sizes)
-        )
-        return off / sum(sizes)
-
-    def _phase_step(self, phase, data):
-        x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
-        cache = self._gate_cache if phase != schedule_lib.WARMUP else None
-        gates = cache.mapping() if cache else {}
-        # With a cache, the switcher phase only accumulates gate gradients.
-        accumulate = cache is not None and phase == schedule_lib.SWITCHER
-        if accumulate:
-            optimizer, targets = None, list(gates.values())
-        elif phase == schedule_lib.SWITCHER:
-            optimizer, targets = self.switcher_optimizer, self.switcher_variables
-        else:
-            optimizer, targets = self.optimizer, self.task_variables
-        with tf.GradientTape() as tape:
-            if accumulate:
-                tape.watch(targets)
-            with given_gates(gates):
-                y_pred = self(x, training=True)
-            loss = self._compute_loss(
-                x=x, y=y, y_pred=y_pred, sample_weight=sample_weight, training=True
-            )
-            self._loss_tracker.update_state(
-                keras.src.losses.loss.unscale_loss_for_distribution(loss),
-                sample_weight=tf.shape(tf.nest.flatten(x)[0])[0],
-            )
-            if not accumulate:
-                loss = optimizer.scale_loss(loss)
-        gradients = tape.gradient(loss, targets)
-        if accumulate:
-            cache.accumulate(gradients)
-        else:
-            optimizer.apply(gradients, targets)
-        if cache and phase == schedule_lib.TASK:
-            cache.count_task_step()
-        logs = self.compute_metrics(x, y, y_pred, sample_weight=sample_weight)
-        if phase == schedule_lib.WARMUP:
-            logs["sparsity"] = ops.zeros(())
-        else:
-            self.steps_seen.assign_add(1)
-            logs["sparsity"] = self._observed_sparsity()
-        logs["phase"] = ops.convert_to_tensor(
-            float(schedule_lib.PHASE_CODES[phase])
-        )
-        return logs
-
-    def train_step(self, data):
-        """Runs one training step in the current phase of the schedule.
-
-        `fit` and `train_on_batch` do not call this method: they run one
-        compiled function per phase, chosen before each step, and refresh
-        and apply the gate cache around it. This eager entry point does
-        neither, so it serves models without `gate_cache_steps`.
-        """
-        phase = self.current_phase()
-        with _phase_scope(phase):
-            return self._phase_step(phase, data)
-
-    def make_train_function(self, force=False):
-        if self.train_function is not None and not force:
-            return self.train_function
+    def _prepare_training(self):
+        """Checks that the model can train and builds both optimisers."""
+        self._check_backend()
         if self.switcher_optimizer is None:
             raise ValueError(
                 "This `SwitchedModel` has no `switcher_optimizer`: call "
@@ -293,50 +264,7 @@ class SwitchedModel(keras.Model):
                 "without one, or `keras_switcher.switch(model)` to switch its "
                 "Dense layers."
             )
-        if self._gate_cache is not None and self.distribute_strategy.num_replicas_in_sync > 1:
-            raise ValueError(
-                "`gate_cache_steps` does not support training on several "
-                "replicas yet: its switcher updates differ from a single "
-                "device's. Build the model with gate_cache_steps=None under "
-                f"{self.distribute_strategy.__class__.__name__}."
-            )
         self._build_optimizers()
-        phase_functions = {
-            phase: self._make_function(functools.partial(self._phase_step, phase))
-            for phase in schedule_lib.PHASE_CODES
-        }
-
-        cache = self._gate_cache
-        if cache is not None:
-            refresh = tf.function(cache.refresh)
-            apply = tf.function(
-                functools.partial(
-                    cache.apply,
-                    self.switcher_optimizer,
-                    self.switcher_variables,
-                    tf.GradientTape,
-                )
-            )
-
-        def train_function(iterator):
-            phase = self.current_phase()
-            use_cache = cache is not None and phase != schedule_lib.WARMUP
-            if use_cache:
-                pending, age = cache.counts()
-                if phase == schedule_lib.TASK and pending:
-                    apply()  # Also refreshes the gates.
-                    pending, age = 0, 1
-                if cache.refresh_due(age, task_phase=phase == schedule_lib.TASK):
-                    refresh()
-            with _phase_scope(phase):
-                logs = phase_functions[phase](iterator)
-            # A switcher step adds one accumulated step.
-            if use_cache and phase == schedule_lib.SWITCHER and pending + 1 >= cache.steps:
-                apply()
-            return logs
-
-        self.train_function = train_function
-        return train_function
 
     def fit(
         self,
@@ -379,8 +307,26 @@ class SwitchedModel(keras.Model):
     def get_config(self):
         config = super().get_config()
         config.update(self.schedule.get_config())
-        config["gate_cache_steps"] = self.gate_cache_steps
+        config["gate_refresh_steps"] = self.gate_refresh_steps
+        config["switcher_accumulation_steps"] = self.switcher_accumulation_steps
         return config
+
+    def load_own_variables(self, store):
+        """Loads the model's own variables (counters), old files included.
+
+        Files saved before the gate cache moved into the layers hold, after
+        the two step counters, each layer's cached gate, then each layer's
+        gate gradient, then the cache's counters.
+        """
+        count = len(self.switched_layers)
+        if self._gate_cache is None or len(store.keys()) != 3 + 2 * count:
+            return super().load_own_variables(store)
+        self.epochs_seen.assign(store["0"])
+        self.steps_seen.assign(store["1"])
+        for index, layer in enumerate(self.switched_layers):
+            layer.cached_gate.assign(store[f"{2 + index}"])
+            layer.gate_gradient.assign(store[f"{2 + count + index}"])
+        self._gate_cache.counters.assign(store[f"{2 + 2 * count}"])
 
 
 def _save_atomically(save, filepath, overwrite, **kwargs):
@@ -396,9 +342,3 @@ def _save_atomically(save, filepath, overwrite, **kwargs):
     with saving.atomic_path(filepath) as partial:
         save(partial, overwrite=True, **kwargs)
 
-
-def _phase_scope(phase):
-    """Gates are off while the dense warm-up step runs or is traced."""
-    if phase == schedule_lib.WARMUP:
-        return gates_disabled()
-    return contextlib.nullcontext()

@@ -209,7 +209,7 @@ class GateCacheTest(testing.TestCase):
         path = self.get_temp_dir() + "/cached.keras"
         first.save(path)
         resumed = keras.models.load_model(path)
-        self.assertEqual(resumed.gate_cache_steps, 4)
+        self.assertEqual((resumed.gate_refresh_steps, resumed.switcher_accumulation_steps), (4, 4))
         resumed.fit(x, y, batch_size=16, epochs=1, verbose=0, shuffle=False)
         for a, b in zip(uninterrupted.weights, resumed.weights):
             self.assertAllClose(a, b, atol=1e-6, msg=a.path)

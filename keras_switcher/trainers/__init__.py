@@ -1,0 +1,33 @@
+"""The training step of `SwitchedModel`, one trainer per Keras backend.
+
+`base.SwitchedTrainer` holds what a step does in one phase, written once in
+Keras ops; each backend's trainer supplies the gradient, the conditional
+on the device and its own `train_step`, shaped like Keras's trainer of that
+backend.
+"""
+
+import keras
+
+
+def backend_trainer():
+    """Returns the trainer class for the Keras backend in use.
+
+    Returns:
+        `JAXSwitchedTrainer` on JAX, `TensorFlowSwitchedTrainer` on
+        TensorFlow, and `SwitchedTrainer` otherwise (whose `compile`
+        refuses to train and names the supported backends).
+    """
+    backend = keras.backend.backend()
+    if backend == "jax":
+        from keras_switcher.trainers.jax_trainer import JAXSwitchedTrainer
+
+        return JAXSwitchedTrainer
+    if backend == "tensorflow":
+        from keras_switcher.trainers.tensorflow_trainer import (
+            TensorFlowSwitchedTrainer,
+        )
+
+        return TensorFlowSwitchedTrainer
+    from keras_switcher.trainers.base import SwitchedTrainer
+
+    return SwitchedTrainer

@@ -1,0 +1,103 @@
+"""What one training step of a `SwitchedModel` does, for every backend."""
+
+import keras
+from keras import ops
+from keras import tree
+
+from keras_switcher import schedule as schedule_lib
+from keras_switcher.layers import gate_source
+
+SUPPORTED_BACKENDS = ("tensorflow", "jax")
+
+
+class SwitchedTrainer:
+    """The phase step shared by the backends' trainers.
+
+    A backend's trainer subclasses it and provides:
+
+    - `_gradients(loss_fn, variables)`: calls `loss_fn()`, which returns
+      `(loss, aux)`, and returns `(loss, aux, gradients)` with the gradient
+      of `loss` with respect to each variable (trainable or not);
+    - `_run_if(condition, fn)`: runs `fn()`, which updates variables, when
+      the scalar tensor `condition` is true, inside the compiled step;
+    - `train_step`, which chooses the phase and calls `_phase_train_step`.
+    """
+
+    def _check_backend(self):
+        backend = keras.backend.backend()
+        if backend not in SUPPORTED_BACKENDS:
+            raise ValueError(
+                f"`SwitchedModel` trains on the {' and '.join(SUPPORTED_BACKENDS)} "
+                f"backends; the Keras backend in use is '{backend}'. Set "
+                "KERAS_BACKEND=jax or KERAS_BACKEND=tensorflow before importing "
+                "Keras. Inference (`predict`, `evaluate`) works on any backend."
+            )
+
+    def _phase_train_step(self, phase, data):
+        """Runs one training step in `phase` and returns its logs.
+
+        Args:
+            phase: One of `"warmup"`, `"task"` and `"switcher"`.
+            data: A batch `(x, y)` or `(x, y, sample_weight)`.
+
+        Returns:
+            The logs: the compiled metrics, `sparsity` and `phase`.
+        """
+        x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
+        layers = self.switched_layers
+        cache = self._gate_cache if phase != schedule_lib.WARMUP else None
+        if phase == schedule_lib.WARMUP:
+            source = "none"
+        else:
+            source = "cache" if cache else "switcher"
+        if phase == schedule_lib.SWITCHER and cache:
+            cache.before_switcher_step(self)
+            # The kernels are frozen: accumulate the gradient on the gates.
+            optimizer, targets = None, cache.gates
+        elif phase == schedule_lib.SWITCHER:
+            optimizer, targets = self.switcher_optimizer, self.switcher_variables
+        else:
+            if cache:
+                cache.before_task_step(self)
+            optimizer, targets = self.optimizer, self.task_variables
+
+        def loss_fn():
+            with gate_source(layers, source):
+                y_pred = self(x, training=True)
+            loss = self.compute_loss(
+                x=x, y=y, y_pred=y_pred, sample_weight=sample_weight, training=True
+            )
+            scaled = optimizer.scale_loss(loss) if optimizer else loss
+            return scaled, (loss, y_pred)
+
+        _, (loss, y_pred), gradients = self._gradients(loss_fn, targets)
+        if optimizer is None:
+            cache.accumulate(self, gradients)
+        else:
+            optimizer.apply(gradients, targets)
+        if cache and phase == schedule_lib.TASK:
+            cache.after_task_step()
+        if phase != schedule_lib.WARMUP:
+            self.steps_seen.assign_add(1)
+        # Under tf.distribute `compute_loss` divides by the replicas; the
+        # tracked loss is the global one, as in Keras's TensorFlow trainer.
+        self._loss_tracker.update_state(
+            keras.src.losses.loss.unscale_loss_for_distribution(loss),
+            sample_weight=ops.shape(tree.flatten(x)[0])[0],
+        )
+        logs = self.compute_metrics(x, y, y_pred, sample_weight=sample_weight)
+        if phase == schedule_lib.WARMUP:
+            logs["sparsity"] = ops.zeros(())
+        else:
+            logs["sparsity"] = self._observed_sparsity()
+        logs["phase"] = ops.convert_to_tensor(
+            float(schedule_lib.PHASE_CODES[phase]), "float32"
+        )
+        return logs
+
+    def _observed_sparsity(self):
+        """Share of switched connections off in the gates of the last call."""
+        layers = self.switched_layers
+        sizes = [float(layer.kernel.shape[0] * layer.kernel.shape[1]) for layer in layers]
+        off = sum(layer.observed_sparsity * size for layer, size in zip(layers, sizes))
+        return off / sum(sizes)

@@ -1,0 +1,62 @@
+"""`SwitchedModel`'s training step on the TensorFlow backend."""
+
+import functools
+
+import tensorflow as tf
+
+from keras_switcher.trainers.base import SwitchedTrainer
+
+
+class TensorFlowSwitchedTrainer(SwitchedTrainer):
+    """Trains a `SwitchedModel` with `tf.GradientTape` and `tf.cond`.
+
+    The phase is chosen on the host before each execution (each step, or
+    each `steps_per_execution` steps), and one compiled function per phase
+    runs it: under `tf.distribute`, an optimiser inside a `tf.cond` could
+    not aggregate gradients across replicas.
+    """
+
+    def _gradients(self, loss_fn, variables):
+        # The underlying tf.Variables: non-trainable ones (cached gates)
+        # must be watched explicitly.
+        sources = [variable.value for variable in variables]
+        with tf.GradientTape() as tape:
+            tape.watch(sources)
+            loss, aux = loss_fn()
+        return loss, aux, tape.gradient(loss, sources)
+
+    def _run_if(self, condition, fn):
+        def run():
+            fn()
+            return tf.constant(True)
+
+        tf.cond(condition, run, lambda: tf.constant(False))
+
+    def train_step(self, data):
+        """Runs one training step in the current phase of the schedule.
+
+        Args:
+            data: A batch `(x, y)` or `(x, y, sample_weight)`.
+
+        Returns:
+            The step's logs.
+        """
+        return self._phase_train_step(self.current_phase(), data)
+
+    def make_train_function(self, force=False):
+        if self.train_function is not None and not force:
+            return self.train_function
+        self._prepare_training()
+        # `_make_function` is how Keras's own TensorFlow trainer compiles
+        # `train_step` (tf.function, distribution, steps_per_execution);
+        # here it compiles the step of each phase.
+        steps = {
+            phase: self._make_function(functools.partial(self._phase_train_step, phase))
+            for phase in self.schedule.phases()
+        }
+
+        def train_function(iterator):
+            return steps[self.current_phase()](iterator)
+
+        self.train_function = train_function
+        return train_function
