@@ -5,7 +5,6 @@ import warnings
 
 import keras
 import numpy as np
-import tensorflow as tf
 from keras import ops
 
 from keras_switcher import reporting
@@ -187,7 +186,8 @@ class SparsityLogger(keras.callbacks.Callback):
 
     def on_train_begin(self, logs=None):
         if self.log_dir is not None and self._writer is None:
-            self._writer = tf.summary.create_file_writer(os.path.join(self.log_dir, "train"))
+            self._summary = _tensorflow_summary()
+            self._writer = self._summary.create_file_writer(os.path.join(self.log_dir, "train"))
 
     def on_epoch_end(self, epoch, logs=None):
         counted = reporting.report(self.model)
@@ -199,17 +199,31 @@ class SparsityLogger(keras.callbacks.Callback):
             return
         with self._writer.as_default(step=epoch):
             for name, value in values.items():
-                tf.summary.scalar(name, value)
+                self._summary.scalar(name, value)
             if self.images:
                 for layer in self.model.switched_layers:
                     mask = ops.convert_to_numpy(layer.mask()).astype(np.float32)
-                    tf.summary.image(f"mask_{layer.name}", mask[None, :, :, None])
+                    self._summary.image(f"mask_{layer.name}", mask[None, :, :, None])
         self._writer.flush()
 
     def on_train_end(self, logs=None):
         if self._writer is not None:
             self._writer.close()
             self._writer = None
+
+
+def _tensorflow_summary():
+    """TensorFlow's `tf.summary`, which writes TensorBoard files."""
+    try:
+        import tensorflow as tf
+    except ImportError as error:
+        raise ImportError(
+            "SparsityLogger(log_dir=...) writes TensorBoard files with "
+            "TensorFlow's `tf.summary`, and TensorFlow is not installed "
+            f"({error}). Install it (pip install tensorflow), or pass "
+            "log_dir=None to log to the History only."
+        ) from error
+    return tf.summary
 
 
 class NonFiniteGuard(keras.callbacks.Callback):
@@ -321,6 +335,7 @@ def _compiled_finite_flags(variables):
     """
     backend = keras.backend.backend()
     if backend == "tensorflow":
+        import tensorflow as tf
 
         @tf.function
         def check():

@@ -82,38 +82,47 @@ class GateCache:
             layer.refresh_cached_gate()
         self.counters.assign(ops.stack([self.counters[0], 1]))
 
-    def before_task_step(self, trainer):
-        """Applies pending switcher gradients, then refreshes if due.
+    def before_step(self, trainer, phase):
+        """Runs before a step: applies pending gradients, refreshes if due.
+
+        Before a task step, pending switcher gradients are applied (which
+        also refreshes the gates), then the gates are refreshed if
+        `refresh_steps` task steps have passed. Before a switcher step, the
+        gates are refreshed unless they are those of the current kernels.
 
         Args:
             trainer: The `SwitchedModel`, whose backend runs the conditions.
+            phase: `"task"` or `"switcher"`.
         """
+        if phase == "switcher":
+            trainer._run_if(self.counters[1] != 1, self.refresh)
+            return
         trainer._run_if(self.counters[0] > 0, lambda: self.apply(trainer))
         age = self.counters[1]
         trainer._run_if(
             ops.logical_or(age == 0, age > self.refresh_steps), self.refresh
         )
 
-    def after_task_step(self):
+    def after_step(self, trainer, phase):
+        """Runs after a step: applies the switcher gradients when due."""
+        if phase == "switcher":
+            trainer._run_if(
+                self.counters[0] >= self.accumulation_steps,
+                lambda: self.apply(trainer),
+            )
+
+    def count_task_step(self):
         self.counters.assign_add(ops.convert_to_tensor([0, 1], "int32"))
 
-    def before_switcher_step(self, trainer):
-        """Refreshes the gates unless they are those of the current kernels."""
-        trainer._run_if(self.counters[1] != 1, self.refresh)
-
-    def accumulate(self, trainer, gradients):
-        """Adds the loss gradient with respect to each gate; applies when due.
+    def accumulate(self, gradients):
+        """Adds the loss gradient with respect to each layer's gate.
 
         Args:
-            trainer: The `SwitchedModel`.
             gradients: One gradient per layer, of its kernel's shape.
         """
         for layer, gradient in zip(self.layers, gradients):
             layer.gate_gradient.assign_add(ops.cast(gradient, layer.gate_gradient.dtype))
         self.counters.assign_add(ops.convert_to_tensor([1, 0], "int32"))
-        trainer._run_if(
-            self.counters[0] >= self.accumulation_steps, lambda: self.apply(trainer)
-        )
 
     def apply(self, trainer):
         """Turns the accumulated gate gradient into one switcher update.

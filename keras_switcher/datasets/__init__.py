@@ -1,11 +1,12 @@
-"""Datasets as `tf.data` pipelines of `(image, label)` batches."""
+"""Datasets as batches of `(image, label)`: `tf.data` or `keras.utils.PyDataset`."""
 
 import os
 
+import keras
 import numpy as np
-import tensorflow as tf
 
 from keras_switcher.datasets import cifar, mnist, splits
+from keras_switcher.datasets.batches import ImageBatches
 
 NAMES = ("digits", "mnist", "cifar10", "cifar100")
 CLASSES = {"digits": 10, "mnist": 10, "cifar10": 10, "cifar100": 100}
@@ -17,6 +18,7 @@ CHANNEL_STATISTICS = {
     "cifar100": ((0.5071, 0.4865, 0.4409), (0.2673, 0.2564, 0.2762)),
 }
 _AUGMENTED = ("cifar10", "cifar100")
+OUTPUTS = ("tf.data", "pydataset")
 
 
 def _digits_arrays():
@@ -55,11 +57,16 @@ def _local_arrays(name, split, data_dir):
     return splits.select(arrays, split, _SPLIT_NAMES)
 
 
-def _tfds_dataset(name, split):
+def _tfds_dataset(name, split, as_numpy=False):
     splits.parse(split, _SPLIT_NAMES)
     try:
         import tensorflow_datasets as tfds
 
+        if as_numpy:
+            images, labels = tfds.as_numpy(
+                tfds.load(name, split=split, as_supervised=True, batch_size=-1)
+            )
+            return images, labels
         return tfds.load(name, split=split, as_supervised=True)
     except ImportError as error:
         raise RuntimeError(
@@ -113,7 +120,49 @@ def hold_out(name, split, fraction):
     return splits.hold_out(split, fraction, _SPLIT_NAMES)
 
 
-def _augment(image, seed):
+def _check_name(name):
+    if name not in NAMES:
+        raise ValueError(
+            f"Received an invalid value for `name`, expected one of {NAMES}. "
+            f"Received: name={name!r}"
+        )
+
+
+def arrays(name, split="train", data_dir=None):
+    """Loads a dataset's split as NumPy arrays.
+
+    Args:
+        name, split, data_dir: As in `load`.
+
+    Returns:
+        `(images, labels)`: uint8 images `(n, height, width, channels)` and
+        integer labels `(n,)`.
+
+    Example:
+
+    >>> images, labels = arrays("digits", "test")
+    >>> images.shape, images.dtype
+    ((360, 8, 8, 1), dtype('uint8'))
+    """
+    _check_name(name)
+    if data_dir is None and name != "digits":
+        return _tfds_dataset(name, split, as_numpy=True)
+    return _local_arrays(name, split, data_dir)
+
+
+def _tensorflow(output):
+    try:
+        import tensorflow as tf
+    except ImportError as error:
+        raise ImportError(
+            f"output={output!r} builds a `tf.data` pipeline, and TensorFlow is "
+            f"not installed ({error}). Pass output='pydataset' for batches "
+            "made in NumPy, which every Keras backend trains on."
+        ) from error
+    return tf
+
+
+def _augment(tf, image, seed):
     """The standard CIFAR augmentation: 4-pixel padding, random crop, flip."""
     padded = tf.pad(image, [[4, 4], [4, 4], [0, 0]])
     image = tf.image.random_crop(padded, tf.shape(image), seed=seed)
@@ -129,12 +178,13 @@ def load(
     seed=None,
     augment=False,
     normalize=False,
+    output=None,
 ):
     """Loads a dataset as batches of `(image, label)`.
 
     Images are float32 in `[0, 1]` with shape `(height, width, channels)`
-    (standardised per channel with `normalize=True`); labels are int64
-    class indices.
+    (standardised per channel with `normalize=True`); labels are class
+    indices (int64 from `tf.data`, int32 from a `PyDataset`).
 
     Args:
         name: `"mnist"` (28x28x1, 10 classes), `"cifar10"` (32x32x3, 10
@@ -154,13 +204,16 @@ def load(
         seed: Shuffling and augmentation seed.
         augment: CIFAR only: the standard training augmentation (zero
             padding by 4 pixels, a random 32x32 crop, a random horizontal
-            flip), done in the `tf.data` pipeline.
+            flip), done in the pipeline.
         normalize: Subtract each channel's mean and divide by its standard
             deviation over the training set (`CHANNEL_STATISTICS`); not for
             `"digits"`.
+        output: `"tf.data"` (needs TensorFlow), `"pydataset"` (an
+            `ImageBatches`, made in NumPy, for any backend), or `None`: the
+            first on the TensorFlow backend, the second on the others.
 
     Returns:
-        A batched, prefetching `tf.data.Dataset`.
+        A batched, prefetching `tf.data.Dataset`, or an `ImageBatches`.
 
     Example:
 
@@ -169,11 +222,7 @@ def load(
     >>> tuple(images.shape)
     (64, 8, 8, 1)
     """
-    if name not in NAMES:
-        raise ValueError(
-            f"Received an invalid value for `name`, expected one of {NAMES}. "
-            f"Received: name={name!r}"
-        )
+    _check_name(name)
     if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size <= 0:
         raise ValueError(
             "Received an invalid value for `batch_size`, expected a positive "
@@ -190,6 +239,23 @@ def load(
             f"Received normalize=True for name={name!r}, which has no "
             f"channel statistics; expected one of {sorted(CHANNEL_STATISTICS)}."
         )
+    if output is None:
+        output = "tf.data" if keras.backend.backend() == "tensorflow" else "pydataset"
+    if output not in OUTPUTS:
+        raise ValueError(
+            f"Received an invalid value for `output`, expected None or one of "
+            f"{OUTPUTS}. Received: output={output!r}"
+        )
+    if shuffle is None:
+        shuffle = splits.parse(split, _SPLIT_NAMES)[0] == "train"
+    mean, std = CHANNEL_STATISTICS.get(name, (0.0, 1.0)) if normalize else (0.0, 1.0)
+    if output == "pydataset":
+        images, labels = arrays(name, split, data_dir)
+        return ImageBatches(
+            images, labels, batch_size, shuffle=shuffle, seed=seed,
+            augment=augment, mean=mean, std=std,
+        )
+    tf = _tensorflow(output)
     if data_dir is None and name != "digits":
         dataset = _tfds_dataset(name, split)
         size = None
@@ -197,16 +263,13 @@ def load(
         images, labels = _local_arrays(name, split, data_dir)
         dataset = tf.data.Dataset.from_tensor_slices((images, labels))
         size = len(images)
-    if shuffle is None:
-        shuffle = splits.parse(split, _SPLIT_NAMES)[0] == "train"
     if shuffle:
         dataset = dataset.shuffle(size or 60_000, seed=seed)
     if augment:
         dataset = dataset.map(
-            lambda image, label: (_augment(image, seed), label),
+            lambda image, label: (_augment(tf, image, seed), label),
             num_parallel_calls=tf.data.AUTOTUNE,
         )
-    mean, std = CHANNEL_STATISTICS.get(name, (0.0, 1.0)) if normalize else (0.0, 1.0)
     dataset = dataset.batch(batch_size).map(
         lambda image, label: (
             (tf.cast(image, tf.float32) / 255.0 - mean) / std,

@@ -20,7 +20,8 @@ class SwitchedTrainer:
       of `loss` with respect to each variable (trainable or not);
     - `_run_if(condition, fn)`: runs `fn()`, which updates variables, when
       the scalar tensor `condition` is true, inside the compiled step;
-    - `train_step`, which chooses the phase and calls `_phase_train_step`.
+    - `train_step`, which chooses the phase and calls
+      `_cached_phase_train_step`.
     """
 
     def _check_backend(self):
@@ -33,8 +34,21 @@ class SwitchedTrainer:
                 "Keras. Inference (`predict`, `evaluate`) works on any backend."
             )
 
+    def _cached_phase_train_step(self, phase, data):
+        """`_phase_train_step` with the gate cache's work before and after."""
+        cache = self._gate_cache if phase != schedule_lib.WARMUP else None
+        if cache:
+            cache.before_step(self, phase)
+        logs = self._phase_train_step(phase, data)
+        if cache:
+            cache.after_step(self, phase)
+        return logs
+
     def _phase_train_step(self, phase, data):
         """Runs one training step in `phase` and returns its logs.
+
+        With cached gates it uses them as they are and only counts the
+        step; `GateCache.before_step` and `after_step` refresh and apply.
 
         Args:
             phase: One of `"warmup"`, `"task"` and `"switcher"`.
@@ -51,14 +65,11 @@ class SwitchedTrainer:
         else:
             source = "cache" if cache else "switcher"
         if phase == schedule_lib.SWITCHER and cache:
-            cache.before_switcher_step(self)
             # The kernels are frozen: accumulate the gradient on the gates.
             optimizer, targets = None, cache.gates
         elif phase == schedule_lib.SWITCHER:
             optimizer, targets = self.switcher_optimizer, self.switcher_variables
         else:
-            if cache:
-                cache.before_task_step(self)
             optimizer, targets = self.optimizer, self.task_variables
 
         def loss_fn():
@@ -72,11 +83,11 @@ class SwitchedTrainer:
 
         _, (loss, y_pred), gradients = self._gradients(loss_fn, targets)
         if optimizer is None:
-            cache.accumulate(self, gradients)
+            cache.accumulate(gradients)
         else:
             optimizer.apply(gradients, targets)
         if cache and phase == schedule_lib.TASK:
-            cache.after_task_step()
+            cache.count_task_step()
         if phase != schedule_lib.WARMUP:
             self.steps_seen.assign_add(1)
         # Under tf.distribute `compute_loss` divides by the replicas; the

@@ -65,7 +65,7 @@ class JAXSwitchedTrainer(SwitchedTrainer):
             index = code - schedule_lib.PHASE_CODES[phases[0]]
             logs = self._switch(
                 index,
-                [functools.partial(self._phase_train_step, phase, data) for phase in phases],
+                [functools.partial(self._cached_phase_train_step, phase, data) for phase in phases],
             )
         new_state = tuple(
             [scope.get_current_value(variable) for variable in group] for group in groups

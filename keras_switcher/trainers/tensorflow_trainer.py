@@ -13,7 +13,10 @@ class TensorFlowSwitchedTrainer(SwitchedTrainer):
     The phase is chosen on the host before each execution (each step, or
     each `steps_per_execution` steps), and one compiled function per phase
     runs it: under `tf.distribute`, an optimiser inside a `tf.cond` could
-    not aggregate gradients across replicas.
+    not aggregate gradients across replicas. The gate cache's work before
+    and after a step runs in compiled functions of its own: inside the
+    step's function, TensorFlow's parallel executor made runs with the same
+    seed differ in the last bits.
     """
 
     def _gradients(self, loss_fn, variables):
@@ -41,7 +44,7 @@ class TensorFlowSwitchedTrainer(SwitchedTrainer):
         Returns:
             The step's logs.
         """
-        return self._phase_train_step(self.current_phase(), data)
+        return self._cached_phase_train_step(self.current_phase(), data)
 
     def make_train_function(self, force=False):
         if self.train_function is not None and not force:
@@ -55,8 +58,25 @@ class TensorFlowSwitchedTrainer(SwitchedTrainer):
             for phase in self.schedule.phases()
         }
 
+        cache = self._gate_cache
+        if cache is not None:
+            before, after = (
+                {
+                    phase: tf.function(functools.partial(hook, self, phase))
+                    for phase in self.schedule.phases()
+                }
+                for hook in (cache.before_step, cache.after_step)
+            )
+
         def train_function(iterator):
-            return steps[self.current_phase()](iterator)
+            phase = self.current_phase()
+            cached = cache is not None and phase != "warmup"
+            if cached:
+                before[phase]()
+            logs = steps[phase](iterator)
+            if cached:
+                after[phase]()
+            return logs
 
         self.train_function = train_function
         return train_function
