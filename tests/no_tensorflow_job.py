@@ -28,11 +28,23 @@ import keras_switcher as ks  # noqa: E402
 def main(folder):
     assert keras.backend.backend() == "jax"
     keras.utils.set_random_seed(0)
-    model = ks.training.build_model("lenet300100", (8, 8, 1), epochs=2, setting="recommended")
+    # The recommended setting's parts (a magnitude prior, a sparsity target
+    # reached by a ramp, cached gates, step alternation, decay) with a small
+    # U-Net, which compiles in seconds.
+    switcher = ks.UNetSwitcher(depth=2, base_channels=4, magnitude_prior=True)
+    model = ks.applications.LeNet300100(
+        input_shape=(8, 8, 1), switcher=switcher, target_sparsity=0.9,
+        alternate=(10, 2), gate_cache_steps=2,
+    )
+    model.compile(
+        optimizer=keras.optimizers.Adam(1e-3),
+        switcher_optimizer=keras.optimizers.Adam(1e-3),
+        loss="sparse_categorical_crossentropy",
+    )
     train = ks.datasets.load("digits", "train", 64, seed=0)
     test = ks.datasets.load("digits", "test", 360)
-    callbacks = ks.training.training_callbacks("recommended", 2)
-    model.fit(train, epochs=2, verbose=0, callbacks=callbacks)
+    callbacks = [ks.MultiStepDecay((3,)), ks.SparsityRamp(end_epoch=2)]
+    model.fit(train, epochs=4, verbose=0, callbacks=callbacks)
     path = f"{folder}/model.keras"
     model.save(path)
     loaded = ks.saving.load_model(path)
@@ -41,6 +53,11 @@ def main(folder):
     print("tensorflow imported:", "tensorflow" in sys.modules)
     print("sparsity", round(ks.report(loaded)["total"]["sparsity"], 4))
     print("accuracy", accuracy)
+    model.get_layer("fc2").kernel.assign(np.full((300, 100), np.nan, "float32"))
+    try:
+        model.fit(train, epochs=1, verbose=0, callbacks=[ks.NonFiniteGuard(frequency=1)])
+    except FloatingPointError as error:
+        print("non-finite stopped:", error)
     try:
         ks.datasets.load("digits", "train", 64, output="tf.data")
     except ImportError as error:

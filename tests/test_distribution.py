@@ -24,4 +24,4 @@ def test_mirrored_training_equals_one_device_on_the_same_global_batch():
 
 def test_gate_cache_under_mirrored_strategy_is_refused_clearly():
     printed = run_job("2")
-    assert "refused: `gate_cache_steps` does not support training on several replicas" in printed
+    assert "refused: Cached gates (`gate_refresh_steps`, `gate_cache_steps`) do not support training on several TensorFlow replicas" in printed

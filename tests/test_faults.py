@@ -116,8 +116,8 @@ def test_mid_epoch_injection_with_the_recommended_setting_stops_at_once(tmp_path
 
 def test_nan_in_a_cached_gate_is_caught():
     model, x, y = recommended_lenet()
-    poison = Poison("fc2_cached_gate", epoch=1, batch=1)
-    with pytest.raises(FloatingPointError, match=r"step 1\..*'fc2_cached_gate' has \d+ non-finite values"):
+    poison = Poison("fc2/cached_gate", epoch=1, batch=1)
+    with pytest.raises(FloatingPointError, match=r"step 1\..*Layer 'fc2' has \d+ non-finite values in 'cached_gate'"):
         model.fit(x, y, batch_size=16, epochs=2, verbose=0, callbacks=[NonFiniteGuard(frequency=1), poison])
 
 

@@ -7,7 +7,7 @@ from keras_switcher import SwitchedModel, format_report, report, training
 def test_recommended_setting_builds_a_cached_sparse_model():
     model = training.build_model("lenet300100", (8, 8, 1), epochs=8, setting="recommended")
     assert isinstance(model, SwitchedModel)
-    assert model.gate_cache_steps == 100
+    assert (model.gate_refresh_steps, model.switcher_accumulation_steps) == (100, 100)
     assert model.schedule.freeze_switchers_after == 6
     assert np.isclose(report(model)["total"]["sparsity"], 0.9, atol=0.002)
     names = [type(c).__name__ for c in training.training_callbacks("recommended", 8)]
