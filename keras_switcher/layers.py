@@ -155,6 +155,7 @@ class SwitchedDense(keras.layers.Layer):
         )
         if not self.switcher.built:
             self.switcher.build(kernel_shape)
+        switchers.check_contract(self.switcher, kernel_shape)
         if self.caches_gate:
             self._add_gate_cache()
         self.input_spec = keras.layers.InputSpec(

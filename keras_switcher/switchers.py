@@ -14,7 +14,32 @@ class Switcher(keras.layers.Layer):
     every `Switcher` in a `SwitchedModel` are trained in the switcher phase
     only.
 
-    Subclasses implement `build(kernel_shape)` and `call(kernel)`.
+    The contract a subclass fulfils, checked when a `SwitchedDense` builds
+    it:
+
+    - `build(kernel_shape)` creates its weights for a 2-D kernel shape, and
+      `call(kernel)` returns a gate of the kernel's shape, with no other
+      input: the gate is a function of the kernel and the switcher's
+      weights alone (so cached gates and exported masks stay valid).
+    - `get_config()` returns every constructor argument, so that
+      `switchers.fresh` can copy the setting for another layer and saved
+      models rebuild it.
+    - To follow a sparsity target (builders' `target_sparsity`, the command
+      line, the tuner and `SparsityRamp`), it takes a `target_sparsity`
+      constructor argument (`None` or a float in `[0, 1)`), keeps it as an
+      attribute, and, when it is not `None`, creates in `build` a scalar
+      non-trainable variable `sparsity` (starting at `target_sparsity`)
+      that `call` reads as the fraction of connections to switch off.
+    - To switch blocks (`block_size`, TFLite's sparse layout), it takes a
+      `block_size` argument and keeps it as an attribute.
+
+    Example:
+
+    >>> class MagnitudeSwitcher(Switcher):
+    ...     def call(self, kernel):
+    ...         return keras.ops.cast(keras.ops.abs(kernel) > 0.05, kernel.dtype)
+    >>> SwitchedDense(4, switcher=MagnitudeSwitcher())(keras.ops.ones((2, 3))).shape
+    (2, 4)
     """
 
     def compute_output_shape(self, kernel_shape):
@@ -352,6 +377,27 @@ class NeuronSwitcher(UNetSwitcher):
             norms = ops.sqrt(ops.sum(ops.square(kernel), axis=1, keepdims=True))
             scores = scores + _standardise(norms, self.epsilon)
         return scores
+
+
+def check_contract(switcher, kernel_shape):
+    """Raises if a built switcher cannot follow its sparsity target.
+
+    Args:
+        switcher: A built `Switcher`.
+        kernel_shape: The shape of the kernel it switches.
+    """
+    target = getattr(switcher, "target_sparsity", None)
+    sparsity = getattr(switcher, "sparsity", None)
+    if target is not None and not (
+        isinstance(sparsity, keras.Variable) and tuple(sparsity.shape) == ()
+    ):
+        raise ValueError(
+            f"{switcher.__class__.__name__} has target_sparsity={target!r} but "
+            "no scalar `sparsity` variable after `build`: a switcher that "
+            "follows a target must create one (see the `Switcher` contract), "
+            "which `SparsityRamp` moves towards the target. Received: "
+            f"sparsity={sparsity!r} for a kernel of shape {tuple(kernel_shape)}"
+        )
 
 
 def get(identifier):

@@ -121,3 +121,23 @@ def test_binary_gate_passes_gradients_straight_through():
     gradients = tape.gradient(loss, [v.value for v in switcher.trainable_variables])
     assert set(np.unique(keras.ops.convert_to_numpy(gate))) <= {0.0, 1.0}
     assert any(float(tf.reduce_max(tf.abs(g))) > 0 for g in gradients if g is not None)
+
+
+def test_switcher_with_a_target_but_no_sparsity_variable_is_refused():
+    import keras
+
+    from keras_switcher import SwitchedDense, Switcher
+
+    class Thresholded(Switcher):
+        def __init__(self, target_sparsity=None, **kwargs):
+            super().__init__(**kwargs)
+            self.target_sparsity = target_sparsity
+
+        def call(self, kernel):
+            return keras.ops.ones_like(kernel)
+
+    layer = SwitchedDense(4, switcher=Thresholded(target_sparsity=0.5))
+    with pytest.raises(ValueError, match="target_sparsity=0.5 but no scalar `sparsity` variable"):
+        layer(keras.ops.ones((2, 3)))
+    # Without a target, the same switcher is accepted.
+    assert tuple(SwitchedDense(4, switcher=Thresholded())(keras.ops.ones((2, 3))).shape) == (2, 4)

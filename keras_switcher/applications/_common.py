@@ -184,7 +184,14 @@ def head_dense(
     return keras.layers.Dense(units, name=name, **dense_kwargs)
 
 
-_MODEL_ARGUMENTS = ("alternate", "warmup_epochs", "freeze_switchers_after", "gate_cache_steps")
+_MODEL_ARGUMENTS = (
+    "alternate",
+    "warmup_epochs",
+    "freeze_switchers_after",
+    "gate_refresh_steps",
+    "switcher_accumulation_steps",
+    "gate_cache_steps",
+)
 
 
 def finish(input_tensor, image_input, outputs, name, switched, weights, **model_kwargs):
