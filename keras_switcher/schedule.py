@@ -1,7 +1,5 @@
 """Which weights a `SwitchedModel` trains at a given point of training."""
 
-from keras import ops
-
 WARMUP = "warmup"
 TASK = "task"
 SWITCHER = "switcher"
@@ -66,34 +64,6 @@ class AlternationSchedule:
         self.warmup_epochs = warmup_epochs
         self.freeze_switchers_after = freeze_switchers_after
 
-    def phase_code(self, epoch, step):
-        """The phase of a training step as a code, for ints or tensors alike.
-
-        `SwitchedModel`'s training step calls it on its step counters
-        inside the compiled function, so the phase is chosen on the device.
-
-        Args:
-            epoch: Number of epochs completed so far.
-            step: Number of task or switcher steps completed so far
-                (warm-up steps not counted).
-
-        Returns:
-            `PHASE_CODES[phase]`: `-1` warm-up, `0` task, `1` switcher, an
-            int32 tensor.
-        """
-        if self.alternate == "epoch":
-            switching = ops.mod(epoch - self.warmup_epochs, 2) == 1
-        else:
-            task_steps, switcher_steps = (
-                self.alternate if isinstance(self.alternate, tuple) else (self.alternate,) * 2
-            )
-            switching = ops.mod(step, task_steps + switcher_steps) >= task_steps
-        if self.freeze_switchers_after is not None:
-            switching = ops.logical_and(switching, epoch < self.freeze_switchers_after)
-        code = ops.where(switching, PHASE_CODES[SWITCHER], PHASE_CODES[TASK])
-        code = ops.where(epoch < self.warmup_epochs, PHASE_CODES[WARMUP], code)
-        return ops.cast(code, "int32")
-
     def phase(self, epoch, step):
         """Returns the phase of a training step.
 
@@ -105,8 +75,16 @@ class AlternationSchedule:
         Returns:
             One of `"warmup"`, `"task"` and `"switcher"`.
         """
-        code = int(ops.convert_to_numpy(self.phase_code(epoch, step)))
-        return {value: name for name, value in PHASE_CODES.items()}[code]
+        if epoch < self.warmup_epochs:
+            return WARMUP
+        if self.freeze_switchers_after is not None and epoch >= self.freeze_switchers_after:
+            return TASK
+        if self.alternate == "epoch":
+            return TASK if (epoch - self.warmup_epochs) % 2 == 0 else SWITCHER
+        task_steps, switcher_steps = (
+            self.alternate if isinstance(self.alternate, tuple) else (self.alternate,) * 2
+        )
+        return TASK if step % (task_steps + switcher_steps) < task_steps else SWITCHER
 
     def phases(self):
         """The phases that this schedule can reach, in `PHASE_CODES` order."""

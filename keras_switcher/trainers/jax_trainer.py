@@ -45,14 +45,15 @@ class JAXSwitchedTrainer(SwitchedTrainer):
     def _flat_state_variables(self):
         return [v for group in self._state_variables() for v in group]
 
-    def _phase_of_state(self, state):
+    def _counter_positions(self):
+        """Where `epochs_seen` and `steps_seen` sit in the non-trainable state."""
+        ids = [id(v) for v in self.non_trainable_variables]
+        return ids.index(id(self.epochs_seen)), ids.index(id(self.steps_seen))
+
+    def _phase_of_state(self, state, positions=None):
         """The phase of the next step, read from the counters in `state`."""
-        positions = {id(v): i for i, v in enumerate(self.non_trainable_variables)}
-        epochs, steps = (
-            int(state[1][positions[id(counter)]])
-            for counter in (self.epochs_seen, self.steps_seen)
-        )
-        return self.schedule.phase(epochs, steps)
+        epochs, steps = positions or self._counter_positions()
+        return self.schedule.phase(int(state[1][epochs]), int(state[1][steps]))
 
     def _stateless_phase_step(self, phase, state, data):
         """`_cached_phase_train_step` as a pure function of the state."""
@@ -81,31 +82,21 @@ class JAXSwitchedTrainer(SwitchedTrainer):
         """
         return self._stateless_phase_step(self._phase_of_state(state), state, data)
 
-    def _switch(self, index, branches):
-        """Runs `branches[index]()` on the device, threading the state.
-
-        Each branch is stateful Keras code; it runs as a pure function of
-        the current values of all variables, which `jax.lax.switch` needs.
-        """
+    def _run_if(self, condition, fn):
+        """Runs `fn()` when `condition` holds, as `jax.lax.cond` needs it:
+        a pure function of the current values of all the state's variables."""
         scope = get_stateless_scope()
         variables = self._flat_state_variables()
 
-        def pure(branch):
-            def run(values):
-                with StatelessScope(state_mapping=list(zip(variables, values))) as inner:
-                    outputs = branch()
-                return outputs, [inner.get_current_value(v) for v in variables]
-
-            return run
+        def run(values):
+            with StatelessScope(state_mapping=list(zip(variables, values))) as inner:
+                fn()
+            return [inner.get_current_value(v) for v in variables]
 
         values = [scope.get_current_value(v) for v in variables]
-        outputs, values = jax.lax.switch(index, [pure(b) for b in branches], values)
+        values = jax.lax.cond(condition, run, lambda values: values, values)
         for variable, value in zip(variables, values):
             scope.add_update((variable, value))
-        return outputs
-
-    def _run_if(self, condition, fn):
-        self._switch(ops.cast(condition, "int32"), [lambda: None, fn])
 
     def _gradients(self, loss_fn, variables):
         scope = get_stateless_scope()
@@ -146,8 +137,10 @@ class JAXSwitchedTrainer(SwitchedTrainer):
             for phase in self.schedule.phases()
         }
 
+        positions = self._counter_positions()
+
         def step(state, data):
-            return jitted[self._phase_of_state(state)](state, data)
+            return jitted[self._phase_of_state(state, positions)](state, data)
 
         eager = self.run_eagerly or not self.jit_compile
         self.train_function = self._make_function(self.train_step if eager else step)
