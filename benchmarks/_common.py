@@ -8,11 +8,28 @@ import time
 
 import keras
 
+from keras_switcher import datasets
 from keras_switcher.comparison import EpochTimer  # noqa: F401  (for the scripts)
+from keras_switcher.datasets import cifar
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SHARED_DATA = os.path.join(os.path.dirname(REPO), "shared", "data")
 RESULTS = os.path.join(REPO, "benchmarks", "results")
+
+
+def cifar10_test_arrays(data_dir=SHARED_DATA):
+    """The first 1,000 CIFAR-10 test images at hand, normalised as for training.
+
+    Args:
+        data_dir: Folder holding `cifar10-test-first1000/`.
+
+    Returns:
+        `(images, labels)`: float32 `(1000, 32, 32, 3)` and int64 `(1000,)`.
+    """
+    path = os.path.join(data_dir, "cifar10-test-first1000", "test_batch_first1000.bin")
+    images, labels = cifar.read_records(path)
+    mean, std = datasets.CHANNEL_STATISTICS["cifar10"]
+    return (images.astype("float32") / 255.0 - mean) / std, labels[:, 0].astype("int64")
 
 
 def median_seconds(function, repeats):

@@ -19,22 +19,17 @@ import os
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import keras  # noqa: E402
-import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from keras_switcher import datasets, report, training  # noqa: E402
-from keras_switcher.datasets import cifar  # noqa: E402
+from keras_switcher import baselines, datasets, report, training  # noqa: E402
 
-from _common import SHARED_DATA, EpochTimer, machine, write_results  # noqa: E402
+from _common import SHARED_DATA, EpochTimer, cifar10_test_arrays, machine, write_results  # noqa: E402
 
 TEST_FILE = os.path.join(SHARED_DATA, "cifar10-test-first1000", "test_batch_first1000.bin")
 
 
 def test_data():
-    images, labels = cifar.read_records(TEST_FILE)
-    mean, std = datasets.CHANNEL_STATISTICS["cifar10"]
-    images = (images.astype("float32") / 255.0 - mean) / std
-    return tf.data.Dataset.from_tensor_slices((images, labels[:, 0].astype("int64"))).batch(500)
+    return tf.data.Dataset.from_tensor_slices(cifar10_test_arrays()).batch(500)
 
 
 def run(switched, args):
@@ -65,11 +60,10 @@ def run(switched, args):
         callbacks.append(training.decay(args.epochs))
     model.fit(train, epochs=args.epochs, callbacks=callbacks, verbose=2)
     _, accuracy = model.evaluate(test_data(), verbose=0)
-    head = model.get_layer("predictions")
     if switched:
         sparsity = report(model)["total"]["sparsity"]
     else:
-        sparsity = float((np.asarray(head.kernel) == 0).mean())
+        sparsity = baselines.zero_fraction(model)
     return {
         "head": "switched" if switched else "plain",
         "test_accuracy": float(accuracy),

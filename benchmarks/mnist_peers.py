@@ -32,18 +32,11 @@ import subprocess
 import sys
 
 import keras
-import numpy as np
 
 from keras_switcher import NeuronSwitcher, baselines, datasets, report, training
 from keras_switcher.applications import LeNet300100
 
 from _common import RESULTS, SHARED_DATA, EpochTimer, machine, write_results
-
-
-def plain_sparsity(model):
-    layers = baselines.prunable_layers(model)
-    kept = sum(int(np.count_nonzero(layer.kernel.numpy())) for layer in layers)
-    return 1 - kept / sum(int(np.prod(layer.kernel.shape)) for layer in layers)
 
 
 def fit(model, data, args, callbacks):
@@ -80,7 +73,7 @@ def magnitude_run(data, args, target, method):
         target, end_epoch=max(args.epochs // 2, 1), method=method, frequency=100
     )
     accuracy, seconds = fit(model, data, args, [pruning, training.decay(args.epochs)])
-    return accuracy, plain_sparsity(model), seconds
+    return accuracy, baselines.zero_fraction(model), seconds
 
 
 def tfmot_runs(args):

@@ -4,9 +4,11 @@ On full MNIST with LeNet-300-100, at each target sparsity and seed, in one
 process with the same data, epochs, batch size, task optimiser and cubic
 sparsity ramp:
 
-- `switcher (recommended)`: the `recommended` setting as shipped;
-- `switcher frozen at init`: the same run with the switcher's learning rate
-  at 0, so its weights never move (same schedule, same phases);
+- `switcher (SETTING)`: each setting of `--settings` as shipped
+  (`recommended`; `concurrent`, whose switcher learns within the task steps
+  and reads the gate gradient);
+- `switcher (SETTING) frozen at init`: the same run with the switcher's
+  learning rate at 0, so its weights never move (same schedule, same phases);
 - `magnitude class-blinded`: gradual magnitude pruning (`baselines`),
   masks fixed after the ramp, on the plain model;
 - `dense`: the plain model, once per seed, for the time ratios.
@@ -18,16 +20,21 @@ mask of the same size would also keep (1.0: the gate is magnitude pruning).
 Accuracy is the final epoch's on the 10,000 test images; sparsity is
 counted from the gates or zeros. Writes `results/NAME.json` and `.md`.
 
-    python benchmarks/switcher_ablation.py --seeds 0 1 2 --targets 0.95 0.98 0.99
+    python benchmarks/switcher_ablation.py --seeds 0 1 2 --targets 0.95 0.98 0.99 \
+        --settings recommended concurrent
+
+Seeds run in separate commands are put in one table with
+`--combine NAME_A NAME_B --name NAME`.
 """
 
 import argparse
+import json
 import os
 
 import keras
 import numpy as np
 
-from _common import SHARED_DATA, EpochTimer, machine, write_results
+from _common import RESULTS, SHARED_DATA, EpochTimer, machine, write_results
 from keras_switcher import baselines, datasets, report, training
 
 
@@ -51,18 +58,18 @@ def magnitude_overlap(model):
     return shared / max(kept, 1)
 
 
-def run(method, target, seed, data, args):
+def run(method, target, seed, data, args, setting="recommended"):
     keras.utils.set_random_seed(seed)
     train, test = data
     switched = method.startswith("switcher")
     model = training.build_model(
-        "lenet300100", (28, 28, 1), args.epochs, setting="recommended",
+        "lenet300100", (28, 28, 1), args.epochs, setting=setting,
         switched=switched, target_sparsity=target if switched else None,
     )
     callbacks = [training.decay(args.epochs)]
     if switched:
-        callbacks = training.training_callbacks("recommended", args.epochs)
-        if method == "switcher frozen at init":
+        callbacks = training.training_callbacks(setting, args.epochs)
+        if method.endswith("frozen at init"):
             model.switcher_optimizer.learning_rate = 0.0
     elif method.startswith("magnitude"):
         end = training.ramp_end_epoch("recommended", args.epochs)
@@ -77,9 +84,7 @@ def run(method, target, seed, data, args):
         row["switcher_updates"] = int(model.switcher_optimizer.iterations.numpy())
         row["magnitude_overlap"] = magnitude_overlap(model)
     else:
-        layers = baselines.prunable_layers(model)
-        zeros = sum(int((np.asarray(layer.kernel) == 0).sum()) for layer in layers)
-        row["sparsity"] = zeros / sum(int(np.prod(layer.kernel.shape)) for layer in layers)
+        row["sparsity"] = baselines.zero_fraction(model)
     print(row, flush=True)
     return row
 
@@ -118,15 +123,31 @@ def main():
     parser.add_argument("--targets", type=float, nargs="+", default=[0.95, 0.98, 0.99])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
     parser.add_argument("--seed-data", type=int, default=0, help="shuffling seed of the data")
+    parser.add_argument("--settings", nargs="+", default=["recommended", "concurrent"],
+                        choices=sorted(training.SETTINGS))
     parser.add_argument("--name", default="switcher_ablation")
+    parser.add_argument("--combine", nargs="+", default=None, metavar="NAME",
+                        help="write one table of the rows of these earlier results instead of training")
     args = parser.parse_args()
+    if args.combine:
+        rows = []
+        for name in args.combine:
+            with open(os.path.join(RESULTS, f"{name}.json")) as file:
+                earlier = json.load(file)
+            rows += earlier["rows"]
+        args.seeds = sorted({row["seed"] for row in rows})
+        args.epochs, args.batch_size = earlier["args"]["epochs"], earlier["args"]["batch_size"]
+        write_results(args.name, {"machine": machine(), "args": vars(args), "rows": rows}, table(rows, args))
+        return
     data = load(args)
     rows = []
     for seed in args.seeds:
         rows.append(run("dense", None, seed, data, args))
         for target in args.targets:
-            for method in ("switcher (recommended)", "switcher frozen at init", "magnitude class-blinded"):
-                rows.append(run(method, target, seed, data, args))
+            for setting in args.settings:
+                for method in (f"switcher ({setting})", f"switcher ({setting}) frozen at init"):
+                    rows.append(run(method, target, seed, data, args, setting))
+            rows.append(run("magnitude class-blinded", target, seed, data, args))
         write_results(args.name, {"machine": machine(), "args": vars(args), "rows": rows}, table(rows, args))
 
 

@@ -76,23 +76,21 @@ class MultiStepDecay(keras.callbacks.Callback):
 class SparsityRamp(GradualUpdates):
     """Raises the switchers' sparsity gradually to their targets.
 
-    The overall sparsity in use follows the cubic schedule of Zhu & Gupta
-    (2017): `target + (initial - target) * (1 - progress) ** 3`, with
-    `progress` going from 0 at `start_epoch` to 1 at `end_epoch`, where
-    `target` is the overall sparsity that the switchers' `target_sparsity`
-    values add up to. Applies to switchers built with a `target_sparsity`
-    (an extension). Epochs count from the model's `epochs_seen`, so a
-    resumed run continues the ramp where it stopped.
+    The sparsity in use follows the cubic schedule of Zhu & Gupta (2017):
+    `target + (initial - target) * (1 - progress) ** 3`, with `progress`
+    going from 0 at `start_epoch` to 1 at `end_epoch`. It applies to
+    switchers built with a `target_sparsity` (an extension) and follows the
+    model's `sparsity_plan`: with the `"magnitude"` allocation the overall
+    sparsity is ramped and shared among layers by one threshold on the
+    kernels' magnitudes, recomputed at each update; otherwise (or without a
+    plan) each layer is ramped to its own switcher's target. Epochs count
+    from the model's `epochs_seen`, so a resumed run continues the ramp
+    where it stopped.
 
     Args:
         end_epoch: Epoch at which the target is reached.
         start_epoch: Epoch at which the ramp starts.
         initial: Sparsity at `start_epoch`, in `[0, 1)`.
-        allocation: How the overall sparsity is shared among layers:
-            `"fixed"` keeps the proportions of the switchers' targets;
-            `"magnitude"` gives each layer the share that one global
-            threshold on the kernels' magnitudes would remove (the
-            class-blinded split of Stier et al.), recomputed at each update.
         frequency: Steps between updates, counted over the whole run, or
             `None` for about five updates per epoch. The sparsity is also
             updated at the end of every epoch, so the ramp reaches its
@@ -103,7 +101,7 @@ class SparsityRamp(GradualUpdates):
     >>> model.fit(data, epochs=20, callbacks=[SparsityRamp(end_epoch=10)])
     """
 
-    def __init__(self, end_epoch, start_epoch=0, initial=0.0, allocation="fixed", frequency=None):
+    def __init__(self, end_epoch, start_epoch=0, initial=0.0, frequency=None):
         super().__init__(frequency)
         if not 0 <= start_epoch < end_epoch:
             raise ValueError(
@@ -116,15 +114,9 @@ class SparsityRamp(GradualUpdates):
                 "Received an invalid value for `initial`, expected a float in "
                 f"[0, 1). Received: initial={initial}"
             )
-        if allocation not in ("fixed", "magnitude"):
-            raise ValueError(
-                "Received an invalid value for `allocation`, expected 'fixed' "
-                f"or 'magnitude'. Received: allocation={allocation!r}"
-            )
         self.end_epoch = end_epoch
         self.start_epoch = start_epoch
         self.initial = initial
-        self.allocation = allocation
 
     def _first_epoch(self, epoch):
         return int(ops.convert_to_numpy(self.model.epochs_seen))
@@ -139,17 +131,14 @@ class SparsityRamp(GradualUpdates):
         if not layers:
             return
         progress = (epoch - self.start_epoch) / (self.end_epoch - self.start_epoch)
-        sizes = np.array([np.prod(layer.kernel.shape) for layer in layers])
-        targets = np.array([layer.switcher.target_sparsity for layer in layers])
-        if self.allocation == "fixed":
-            shares = cubic_schedule(self.initial, targets, progress)
+        plan = getattr(self.model, "sparsity_plan", None)
+        if plan is not None and plan.allocation == "magnitude":
+            overall = cubic_schedule(self.initial, plan.target, progress)
+            kernels = [keras.ops.convert_to_numpy(layer.kernel) for layer in layers]
+            shares = plan.magnitude_shares(kernels, overall)
         else:
-            overall = float(targets @ sizes / sizes.sum())
-            overall = cubic_schedule(self.initial, overall, progress)
-            kernels = [np.abs(keras.ops.convert_to_numpy(layer.kernel)) for layer in layers]
-            threshold = np.quantile(np.concatenate([k.ravel() for k in kernels]), overall)
-            shares = np.array([float((k <= threshold).mean()) for k in kernels])
-            shares = np.minimum(shares, 1.0 - 1.0 / sizes)  # Keep one connection.
+            targets = np.array([layer.switcher.target_sparsity for layer in layers])
+            shares = cubic_schedule(self.initial, targets, progress)
         in_use = np.array([float(layer.switcher.sparsity.numpy()) for layer in layers])
         if np.allclose(in_use, shares, rtol=0, atol=1e-7):
             return  # Past the ramp: the cached gates stay valid.

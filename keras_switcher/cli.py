@@ -23,6 +23,7 @@ from keras_switcher import (
     switchers,
     training,
 )
+from keras_switcher.plan import ALLOCATIONS
 from keras_switcher.training import SETTINGS
 
 
@@ -121,6 +122,12 @@ def _parser():
         type=_sparsity,
         default=None,
         help="overall sparsity of the switched layers (default: the setting's)",
+    )
+    train.add_argument(
+        "--allocation",
+        choices=ALLOCATIONS,
+        default=None,
+        help="how the sparsity is shared among layers (default: the setting's, else erk)",
     )
     train.add_argument(
         "--block-size",
@@ -272,6 +279,7 @@ def train(args):
         classes=classes,
         setting=args.setting,
         target_sparsity=args.target_sparsity,
+        allocation=args.allocation,
         alternate=args.alternate,
         warmup_epochs=args.warmup_epochs,
         switcher=switcher,

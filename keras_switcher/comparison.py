@@ -14,7 +14,7 @@ import keras
 import numpy as np
 
 from keras_switcher import training
-from keras_switcher.baselines import GradualMagnitudePruning
+from keras_switcher.baselines import GradualMagnitudePruning, zero_fraction
 
 
 class EpochTimer(keras.callbacks.Callback):
@@ -98,23 +98,17 @@ def baseline_runs(
         )
         predictions = model.predict(test_images, batch_size=1000, verbose=0)
         correct = int(np.sum(np.argmax(predictions, -1) == test_labels))
-        kernels = [np.asarray(layer.kernel) for layer in _dense_layers(model)]
-        zeros = sum(int((kernel == 0).sum()) for kernel in kernels)
         rows.append(
             {
                 "method": method,
                 "test_correct": correct,
                 "test_accuracy": correct / len(test_labels),
-                "sparsity": zeros / sum(kernel.size for kernel in kernels),
+                "sparsity": zero_fraction(model),
                 "seconds_per_epoch": timer.steady_seconds(),
                 "history": {key: [float(v) for v in values] for key, values in history.history.items()},
             }
         )
     return rows
-
-
-def _dense_layers(model):
-    return [layer for layer in model._flatten_layers(include_self=False) if isinstance(layer, keras.layers.Dense)]
 
 
 def format_comparison(rows):

@@ -2,6 +2,7 @@
 
 import keras
 
+from keras_switcher import plan as plan_lib
 from keras_switcher import switchers
 from keras_switcher.layers import SwitchedDense
 from keras_switcher.models import SwitchedModel
@@ -29,7 +30,13 @@ def check_graph_model(model, caller):
 
 
 def switch(
-    model, layer_names=None, switcher=None, alternate="epoch", warmup_epochs=0, **model_kwargs
+    model,
+    layer_names=None,
+    switcher=None,
+    alternate="epoch",
+    warmup_epochs=0,
+    target_sparsity=None,
+    **model_kwargs,
 ):
     """Returns a `SwitchedModel` copy of `model` with switched `Dense` layers.
 
@@ -46,6 +53,10 @@ def switch(
             copied, so each layer gets its own) or a serialized switcher.
         alternate: Schedule of the returned model, see `SwitchedModel`.
         warmup_epochs: Dense warm-up epochs of the returned model.
+        target_sparsity: `None` (each switcher keeps its own target), a
+            float (the overall fraction of the switched layers' connections
+            to switch off, shared `"erk"` style) or a
+            `keras_switcher.SparsityPlan`.
         **model_kwargs: More arguments of the returned `SwitchedModel`,
             such as `gate_cache_steps`.
 
@@ -89,6 +100,13 @@ def switch(
             f"Model '{model.name}' has no `Dense` layer to switch."
         )
     switchers.get(switcher)  # Validates the setting before cloning.
+    plan = plan_lib.get(target_sparsity)
+    overrides = {name: {} for name in targets}
+    if plan is not None:
+        switched = [layer for layer in model.layers if layer.name in targets]
+        shares = plan.layer_targets(plan_lib.kernel_shapes(switched))
+        for layer, share in zip(switched, shares):
+            overrides[layer.name]["target_sparsity"] = share
 
     def clone_layer(layer):
         config = layer.get_config()
@@ -96,7 +114,8 @@ def switch(
             return layer.__class__.from_config(config)
         for key in ("lora_rank", "lora_alpha", "quantization_config"):
             config.pop(key, None)
-        return SwitchedDense(switcher=switchers.fresh(switcher), **config)
+        switcher_copy = switchers.fresh(switcher, **overrides[layer.name])
+        return SwitchedDense(switcher=switcher_copy, **config)
 
     clone = keras.models.clone_model(model, clone_function=clone_layer)
     for layer, new_layer in zip(model.layers, clone.layers):
@@ -112,5 +131,6 @@ def switch(
         name=f"switched_{model.name}",
         alternate=alternate,
         warmup_epochs=warmup_epochs,
+        sparsity_plan=plan,
         **model_kwargs,
     )

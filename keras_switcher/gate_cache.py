@@ -12,6 +12,11 @@ small dense head it is far larger than the head itself. With a cache:
   steps (and when the task phase resumes) one backward pass through the
   switchers turns the mean accumulated gradient into one switcher update,
   which is exactly the gradient of a batch that many times larger.
+- with `concurrent_steps` (an extension), every task step also adds its
+  loss gradient with respect to the gates, which the task step's backward
+  pass gives almost for free, and every `concurrent_steps` task steps one
+  switcher update is made from it: the switchers learn without taking
+  steps from the task weights.
 
 The gates and their gradients belong to the layers
 (`SwitchedDense.enable_gate_cache`); this module decides when they are
@@ -45,19 +50,23 @@ class GateCache:
         refresh_steps: Positive integer, task steps between refreshes.
         accumulation_steps: Positive integer, switcher steps whose gate
             gradients make one switcher update.
+        concurrent_steps: `None`, or a positive integer: task steps whose
+            gate gradients make one switcher update.
 
     Example:
 
     >>> cache = GateCache(model.switched_layers, refresh_steps=100, accumulation_steps=100)
     """
 
-    def __init__(self, layers, refresh_steps, accumulation_steps):
+    def __init__(self, layers, refresh_steps, accumulation_steps, concurrent_steps=None):
         self.layers = layers
         self.refresh_steps = refresh_steps
         self.accumulation_steps = accumulation_steps
+        self.concurrent_steps = concurrent_steps
         for layer in layers:
             layer.enable_gate_cache()
-        # [switcher steps accumulated, task steps since the last refresh + 1;
+        # [steps whose gate gradients are accumulated, task steps since the
+        #  last refresh + 1;
         #  0 means the cache was never filled].
         self.counters = keras.Variable(
             [0, 0],
@@ -86,7 +95,8 @@ class GateCache:
         """Runs before a step: applies pending gradients, refreshes if due.
 
         Before a task step, pending switcher gradients are applied (which
-        also refreshes the gates), then the gates are refreshed if
+        also refreshes the gates): any, or with `concurrent_steps` once that
+        many steps have accumulated. Then the gates are refreshed if
         `refresh_steps` task steps have passed. Before a switcher step, the
         gates are refreshed unless they are those of the current kernels.
 
@@ -97,7 +107,9 @@ class GateCache:
         if phase == "switcher":
             trainer._run_if(self.counters[1] != 1, self.refresh)
             return
-        trainer._run_if(self.counters[0] > 0, lambda: self.apply(trainer))
+        trainer._run_if(
+            self.counters[0] >= (self.concurrent_steps or 1), lambda: self.apply(trainer)
+        )
         age = self.counters[1]
         trainer._run_if(
             ops.logical_or(age == 0, age > self.refresh_steps), self.refresh
@@ -128,8 +140,10 @@ class GateCache:
         """Turns the accumulated gate gradient into one switcher update.
 
         The update is the gradient of `sum(gate * mean accumulated gradient)`
-        with respect to the switchers' variables; then the gates are
-        refreshed and the accumulators emptied.
+        with respect to the switchers' variables. Then a layer whose
+        switcher reads the gate gradient moves its running average
+        (`SwitchedDense.gate_gradient_average`) towards that mean, and the
+        gates are refreshed and the accumulators emptied.
         """
         count = ops.cast(self.counters[0], "float32")
 
@@ -144,6 +158,8 @@ class GateCache:
         _, _, gradients = trainer._gradients(surrogate, variables)
         trainer.switcher_optimizer.apply(gradients, variables)
         for layer in self.layers:
+            if layer.reads_gate_gradient:
+                layer.update_gate_gradient_average(layer.gate_gradient / count)
             layer.gate_gradient.assign(ops.zeros(layer.gate_gradient.shape))
         self.refresh()
         self.counters.assign(ops.convert_to_tensor([0, 1], "int32"))

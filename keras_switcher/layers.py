@@ -153,6 +153,16 @@ class SwitchedDense(keras.layers.Layer):
             trainable=False,
             dtype="float32",
         )
+        if self.reads_gate_gradient:
+            # Running average of the loss gradient with respect to the gate,
+            # an input of the switcher; moved only when the switcher is
+            # updated (`GateCache.apply`), so gates stay valid in between.
+            self.gate_gradient_average = self.add_weight(
+                name="gate_gradient_average",
+                shape=kernel_shape,
+                initializer="zeros",
+                trainable=False,
+            )
         if not self.switcher.built:
             self.switcher.build(kernel_shape)
         switchers.check_contract(self.switcher, kernel_shape)
@@ -198,6 +208,16 @@ class SwitchedDense(keras.layers.Layer):
             aggregation="sum",
         )
 
+    @property
+    def reads_gate_gradient(self):
+        """Whether the switcher also reads the running gate gradient."""
+        return bool(getattr(self.switcher, "gradient_input", False))
+
+    def update_gate_gradient_average(self, gradient, decay=0.5):
+        """Moves `gate_gradient_average` towards a mean gate gradient."""
+        average = self.gate_gradient_average
+        average.assign(decay * average + (1.0 - decay) * gradient)
+
     def compute_gate(self, kernel):
         """Runs the switcher on a kernel: the one place a gate is computed.
 
@@ -207,7 +227,11 @@ class SwitchedDense(keras.layers.Layer):
         Returns:
             The non-negative gate, of the kernel's shape and dtype.
         """
-        gate = self.switcher(kernel)
+        if self.reads_gate_gradient:
+            average = ops.convert_to_tensor(self.gate_gradient_average)
+            gate = self.switcher(kernel, gate_gradient=ops.cast(average, kernel.dtype))
+        else:
+            gate = self.switcher(kernel)
         if tuple(gate.shape) != tuple(kernel.shape):
             raise ValueError(
                 f"The switcher of layer '{self.name}' must return a gate of "

@@ -7,6 +7,7 @@ import os
 import keras
 from keras import ops
 
+from keras_switcher import plan as plan_lib
 from keras_switcher import schedule as schedule_lib
 from keras_switcher import reporting, saving
 from keras_switcher.callbacks import NonFiniteGuard
@@ -64,6 +65,18 @@ class SwitchedModel(backend_trainer(), keras.Model):
             `None` means 1: one update per switcher step.
         gate_cache_steps: Shorthand for `gate_refresh_steps` and
             `switcher_accumulation_steps` both set to this value.
+        concurrent_switcher_updates: `None`, or a positive integer `K` (an
+            extension, with cached gates): every task step also accumulates
+            the loss gradient with respect to the gates, which its backward
+            pass gives almost for free, and every `K` task steps one
+            switcher update is made from it. The switchers then learn
+            without taking steps from the task weights;
+            `alternate=(task_steps, 0)` drops the switcher phase.
+        sparsity_plan: `None`, or the `keras_switcher.SparsityPlan` (or its
+            overall target, a float) that the switchers' `target_sparsity`
+            values were made from, as the builders and `switch()` do; the
+            model checks that they agree, and `SparsityRamp` follows it.
+            `None` leaves each switcher's own target as it is.
         *args, **kwargs: Arguments of `keras.Model` (`inputs`, `outputs`,
             `name`, ...).
 
@@ -88,9 +101,14 @@ class SwitchedModel(backend_trainer(), keras.Model):
         gate_refresh_steps=None,
         switcher_accumulation_steps=None,
         gate_cache_steps=None,
+        concurrent_switcher_updates=None,
+        sparsity_plan=None,
         **kwargs,
     ):
         super().__init__(*args, **kwargs)
+        self.sparsity_plan = plan_lib.get(sparsity_plan)
+        if self.sparsity_plan is not None:
+            self._check_plan()
         self.schedule = schedule_lib.AlternationSchedule(
             alternate, warmup_epochs, freeze_switchers_after
         )
@@ -98,6 +116,7 @@ class SwitchedModel(backend_trainer(), keras.Model):
             ("gate_refresh_steps", gate_refresh_steps),
             ("switcher_accumulation_steps", switcher_accumulation_steps),
             ("gate_cache_steps", gate_cache_steps),
+            ("concurrent_switcher_updates", concurrent_switcher_updates),
         ):
             check_steps(name, value)
         if gate_cache_steps is not None:
@@ -110,6 +129,8 @@ class SwitchedModel(backend_trainer(), keras.Model):
                 f"switcher_accumulation_steps={switcher_accumulation_steps}, "
                 "gate_refresh_steps=None"
             )
+        self._check_switcher_learning(gate_refresh_steps, concurrent_switcher_updates)
+        self.concurrent_switcher_updates = concurrent_switcher_updates
         self.gate_refresh_steps = gate_refresh_steps
         self.switcher_accumulation_steps = (
             None if gate_refresh_steps is None else switcher_accumulation_steps or 1
@@ -140,10 +161,53 @@ class SwitchedModel(backend_trainer(), keras.Model):
                     "the JAX backend with `keras.distribution.DataParallel`."
                 )
             self._gate_cache = GateCache(
-                self.switched_layers, gate_refresh_steps, self.switcher_accumulation_steps
+                self.switched_layers,
+                gate_refresh_steps,
+                self.switcher_accumulation_steps,
+                concurrent_switcher_updates,
             )
             # Tracked, so that the counters are saved with the model.
             self.gate_cache_counters = self._gate_cache.counters
+
+    def _check_switcher_learning(self, gate_refresh_steps, concurrent_switcher_updates):
+        """Raises unless the options give the switchers a way to learn."""
+        if concurrent_switcher_updates is not None and gate_refresh_steps is None:
+            raise ValueError(
+                "`concurrent_switcher_updates` learns from the gradient on "
+                "cached gates, so it needs `gate_refresh_steps` (or "
+                "`gate_cache_steps`) as well. Received: concurrent_switcher_updates="
+                f"{concurrent_switcher_updates}, gate_refresh_steps=None"
+            )
+        if not self.schedule.has_switcher_phase and concurrent_switcher_updates is None:
+            raise ValueError(
+                f"Received alternate={self.schedule.alternate}: without a switcher phase the "
+                "switchers only learn with `concurrent_switcher_updates`. Pass "
+                "it, or give the switcher phase some steps."
+            )
+        readers = [layer.name for layer in self.switched_layers if layer.reads_gate_gradient]
+        if readers and gate_refresh_steps is None:
+            raise ValueError(
+                f"The switchers of layers {readers} read the gate gradient "
+                "(`gradient_input=True`), which only cached gates measure. "
+                "Pass `gate_refresh_steps` (or `gate_cache_steps`), or build "
+                "the switchers with gradient_input=False."
+            )
+
+    def _check_plan(self):
+        """Raises unless every switcher's target is its share of the plan."""
+        layers = self.switched_layers
+        expected = self.sparsity_plan.layer_targets(plan_lib.kernel_shapes(layers))
+        for layer, target in zip(layers, expected):
+            found = getattr(layer.switcher, "target_sparsity", None)
+            if found is None or abs(found - target) > 1e-6:
+                raise ValueError(
+                    f"Layer '{layer.name}' has a switcher with "
+                    f"target_sparsity={found!r}, but {self.sparsity_plan} gives "
+                    f"it {target:.6f}. Build the model with the plan (a "
+                    "builder's `target_sparsity=` or `switch(..., "
+                    "target_sparsity=...)`), or pass sparsity_plan=None to "
+                    "keep each switcher's own target."
+                )
 
     @property
     def switched_layers(self):
@@ -309,6 +373,10 @@ class SwitchedModel(backend_trainer(), keras.Model):
         config.update(self.schedule.get_config())
         config["gate_refresh_steps"] = self.gate_refresh_steps
         config["switcher_accumulation_steps"] = self.switcher_accumulation_steps
+        config["concurrent_switcher_updates"] = self.concurrent_switcher_updates
+        config["sparsity_plan"] = (
+            None if self.sparsity_plan is None else self.sparsity_plan.get_config()
+        )
         return config
 
     def load_own_variables(self, store):

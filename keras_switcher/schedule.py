@@ -13,7 +13,9 @@ class AlternationSchedule:
         alternate: `"epoch"` for whole-epoch alternation (the authors':
             task phase in even epochs, switcher phase in odd epochs), a
             positive integer `N` for `N` task steps then `N` switcher steps,
-            or a pair `(task_steps, switcher_steps)`.
+            or a pair `(task_steps, switcher_steps)`; `switcher_steps` may be
+            0 when the switchers learn within the task phase
+            (`SwitchedModel(concurrent_switcher_updates=...)`).
         warmup_epochs: Number of epochs at the start that train the task
             weights with the gates switched off (plain dense layers).
         freeze_switchers_after: `None`, or the number of epochs after which
@@ -30,14 +32,16 @@ class AlternationSchedule:
     def __init__(self, alternate="epoch", warmup_epochs=0, freeze_switchers_after=None):
         if alternate != "epoch":
             steps = alternate if isinstance(alternate, (tuple, list)) else (alternate,)
+            minimums = (1, 0) if len(steps) == 2 else (1,)
             if len(steps) not in (1, 2) or not all(
-                isinstance(n, int) and not isinstance(n, bool) and n > 0 for n in steps
+                isinstance(n, int) and not isinstance(n, bool) and n >= least
+                for n, least in zip(steps, minimums)
             ):
                 raise ValueError(
                     "Received an invalid value for `alternate`, expected "
                     "'epoch', a positive integer number of steps or a pair "
-                    "(task_steps, switcher_steps). "
-                    f"Received: alternate={alternate!r}"
+                    "(task_steps, switcher_steps) with task_steps > 0 and "
+                    f"switcher_steps >= 0. Received: alternate={alternate!r}"
                 )
             alternate = steps[0] if len(steps) == 1 else tuple(steps)
         if (
@@ -86,9 +90,14 @@ class AlternationSchedule:
         )
         return TASK if step % (task_steps + switcher_steps) < task_steps else SWITCHER
 
+    @property
+    def has_switcher_phase(self):
+        """Whether any step trains the switchers alone (not `(n, 0)`)."""
+        return not (isinstance(self.alternate, tuple) and self.alternate[1] == 0)
+
     def phases(self):
         """The phases that this schedule can reach, in `PHASE_CODES` order."""
-        return [WARMUP] * (self.warmup_epochs > 0) + [TASK, SWITCHER]
+        return [WARMUP] * (self.warmup_epochs > 0) + [TASK] + [SWITCHER] * self.has_switcher_phase
 
     def get_config(self):
         return {

@@ -114,8 +114,11 @@ class GradualUpdates(keras.callbacks.Callback):
     """Base of callbacks that move a sparsity along a schedule during `fit`.
 
     Calls `_update(epoch)`, with the (fractional) epoch reached, every
-    `frequency` steps counted over the whole run and at the end of every
-    epoch, so a schedule reaches its end whatever the epoch's length.
+    `frequency` steps counted over the whole run and once more when an
+    epoch's training steps are done, so a schedule reaches its end whatever
+    the epoch's length. That last update comes before `fit` validates, so
+    the validation metrics describe the model the epoch ends with (the one
+    a checkpoint callback saves).
     Subclasses implement `_update`; `_first_epoch` says which epoch an
     epoch of this `fit` is (by default `fit`'s own count).
 
@@ -129,6 +132,7 @@ class GradualUpdates(keras.callbacks.Callback):
         self.frequency = frequency
         self._steps_taken = 0
         self._epoch_start = 0
+        self._epoch_pending = False
 
     def _first_epoch(self, epoch):
         return epoch
@@ -139,12 +143,32 @@ class GradualUpdates(keras.callbacks.Callback):
 
     def on_epoch_begin(self, epoch, logs=None):
         self._epoch_start = self._first_epoch(epoch)
+        self._epoch_pending = True
 
     def on_train_batch_begin(self, batch, logs=None):
         if self._steps_taken % self._period == 0:
             steps = self.params.get("steps") or 1
+            self._sync_backend_state()
             self._update(self._epoch_start + min(batch / steps, 1.0))
         self._steps_taken += 1
 
+    def on_test_begin(self, logs=None):
+        # Inside `fit`, validation starts once the epoch's steps are done.
+        self._finish_epoch()
+
     def on_epoch_end(self, epoch, logs=None):
-        self._update(self._epoch_start + 1.0)
+        self._finish_epoch()
+
+    def _finish_epoch(self):
+        if self._epoch_pending:
+            self._epoch_pending = False
+            self._sync_backend_state()
+            self._update(self._epoch_start + 1.0)
+
+    def _sync_backend_state(self):
+        # On JAX, `fit` holds the variables in a state of its own during an
+        # epoch; a callback that changes variables first writes that state
+        # back (Keras's `jax_state_sync`), and the next step reads them again.
+        sync = getattr(self.model, "jax_state_sync", None)
+        if sync is not None:
+            sync()

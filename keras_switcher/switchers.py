@@ -18,9 +18,12 @@ class Switcher(keras.layers.Layer):
     it:
 
     - `build(kernel_shape)` creates its weights for a 2-D kernel shape, and
-      `call(kernel)` returns a gate of the kernel's shape, with no other
-      input: the gate is a function of the kernel and the switcher's
-      weights alone (so cached gates and exported masks stay valid).
+      `call(kernel)` returns a gate of the kernel's shape: the gate is a
+      function of the kernel and the switcher's weights (so cached gates
+      and exported masks stay valid). A switcher whose attribute
+      `gradient_input` is `True` is called as `call(kernel, gate_gradient=)`
+      with its layer's running gate gradient, which changes only when the
+      switcher is updated, and must accept `gate_gradient=None`.
     - `get_config()` returns every constructor argument, so that
       `switchers.fresh` can copy the setting for another layer and saved
       models rebuild it.
@@ -100,6 +103,16 @@ class UNetSwitcher(Switcher):
     `target_sparsity`; `keras_switcher.callbacks.SparsityRamp` raises it
     gradually instead.
 
+    `gradient_input` is an extension: the switcher also reads the layer's
+    running average of the loss gradient with respect to the gate,
+    `dL/dG = W * dL/d(W * G)`, which says for a connection that is off
+    whether switching it on would lower the loss (what dynamic sparse
+    training uses to regrow connections). Its negative, scaled to unit
+    variance, is a second input channel of the U-Net and is added to the
+    scores with a learned weight that starts at zero, so the gate starts
+    as without it. It needs cached gates, whose steps measure that gradient
+    (`SwitchedModel(gate_refresh_steps=...)`).
+
     `block_size` is an extension: connections are switched in blocks of
     `block_size` consecutive inputs of one unit (the scores are averaged
     over each block), the layout in which TFLite runs a sparse fully
@@ -125,6 +138,7 @@ class UNetSwitcher(Switcher):
             pruning and the network learns corrections to it.
         block_size: Positive integer: how many consecutive inputs of a unit
             share one gate. `1` switches single connections.
+        gradient_input: If `True`, `call` also takes `gate_gradient`.
         **kwargs: Base layer keyword arguments, such as `name`.
 
     Example:
@@ -145,9 +159,16 @@ class UNetSwitcher(Switcher):
         gate="relu",
         magnitude_prior=False,
         block_size=1,
+        gradient_input=False,
         **kwargs,
     ):
         super().__init__(**kwargs)
+        if not isinstance(gradient_input, bool):
+            raise ValueError(
+                "Received an invalid value for `gradient_input`, expected "
+                f"True or False. Received: gradient_input={gradient_input!r}"
+            )
+        self.gradient_input = gradient_input
         if not isinstance(block_size, int) or isinstance(block_size, bool) or block_size <= 0:
             raise ValueError(
                 "Received an invalid value for `block_size`, expected a "
@@ -229,7 +250,7 @@ class UNetSwitcher(Switcher):
             )
         channels = [self.base_channels * 2**level for level in range(self.depth + 1)]
         self._encoder = []
-        previous = 1
+        previous = 2 if self.gradient_input else 1
         for level, width in enumerate(channels):
             self._encoder.append(
                 self._add_block(f"down{level}", (3, 3, previous, width), width)
@@ -243,6 +264,10 @@ class UNetSwitcher(Switcher):
             self._decoder.append((upsample, merge))
             previous = width
         self._output_block = self._build_output_block(previous)
+        if self.gradient_input:
+            self.gradient_weight = self.add_weight(
+                name="gradient_weight", shape=(), initializer="zeros"
+            )
         if self.target_sparsity is not None:
             self.sparsity = self.add_weight(
                 name="sparsity",
@@ -271,11 +296,12 @@ class UNetSwitcher(Switcher):
         x = ops.conv(x, kernel, padding="same")
         return ops.relu(_norm(x, gamma, beta, self.epsilon))
 
-    def _features(self, kernel):
+    def _features(self, kernel, signal=None):
         """The decoder's last feature map, cropped to `(1, rows, cols, C)`."""
         rows, cols = kernel.shape
         multiple = 2**self.depth
-        image = ops.reshape(kernel, (1, rows, cols, 1))
+        image = kernel if signal is None else ops.stack([kernel, signal], axis=-1)
+        image = ops.reshape(image, (1, rows, cols, -1))
         image = ops.pad(
             image,
             [[0, 0], [0, -rows % multiple], [0, -cols % multiple], [0, 0]],
@@ -294,17 +320,28 @@ class UNetSwitcher(Switcher):
             x = self._conv_norm_relu(ops.concatenate([skip, x], axis=-1), merge)
         return x[:, :rows, :cols, :]
 
-    def _scores(self, features, kernel):
+    def _scores(self, features, kernel, signal=None):
         """Normalised scores of the connections, before thresholding."""
         out_kernel, gamma, beta = self._output_block
         scores = _norm(ops.conv(features, out_kernel, padding="same"), gamma, beta, self.epsilon)
         scores = scores[0, :, :, 0]
         if self.magnitude_prior:
             scores = scores + _standardise(ops.abs(kernel), self.epsilon)
+        if signal is not None:
+            scores = scores + self.gradient_weight * signal
         return scores
 
-    def call(self, kernel):
-        scores = self._scores(self._features(kernel), kernel)
+    def _gradient_signal(self, kernel, gate_gradient):
+        """`-gate_gradient` at unit variance (zeros when not given)."""
+        if gate_gradient is None:
+            return ops.zeros_like(kernel)
+        signal = -ops.stop_gradient(ops.cast(gate_gradient, kernel.dtype))
+        signal = signal / (ops.max(ops.abs(signal)) + 1e-30)
+        return _standardise(signal, 1e-12)
+
+    def call(self, kernel, gate_gradient=None):
+        signal = self._gradient_signal(kernel, gate_gradient) if self.gradient_input else None
+        scores = self._scores(self._features(kernel, signal), kernel, signal)
         if self.block_size > 1:
             scores = _block_means(scores, self.block_size)
         threshold = 0.0
@@ -336,6 +373,7 @@ class UNetSwitcher(Switcher):
                 "gate": self.gate,
                 "magnitude_prior": self.magnitude_prior,
                 "block_size": self.block_size,
+                "gradient_input": self.gradient_input,
                 "kernel_initializer": keras.initializers.serialize(
                     self.kernel_initializer
                 ),
@@ -368,7 +406,7 @@ class NeuronSwitcher(UNetSwitcher):
     _output_name = "neuron_gate"
     _output_kernel_size = 1
 
-    def _scores(self, features, kernel):
+    def _scores(self, features, kernel, signal=None):
         out_kernel, gamma, beta = self._output_block
         rows = ops.mean(features, axis=2, keepdims=True)  # (1, rows, 1, C)
         scores = _norm(ops.conv(rows, out_kernel), gamma, beta, self.epsilon)
@@ -376,6 +414,8 @@ class NeuronSwitcher(UNetSwitcher):
         if self.magnitude_prior:
             norms = ops.sqrt(ops.sum(ops.square(kernel), axis=1, keepdims=True))
             scores = scores + _standardise(norms, self.epsilon)
+        if signal is not None:
+            scores = scores + self.gradient_weight * ops.mean(signal, axis=1, keepdims=True)
         return scores
 
 

@@ -7,6 +7,7 @@ import keras
 
 from keras_switcher import applications
 from keras_switcher.callbacks import MultiStepDecay, SparsityRamp
+from keras_switcher.plan import SparsityPlan
 from keras_switcher.switchers import UNetSwitcher
 
 BUILDERS = {
@@ -34,12 +35,13 @@ class Setting:
         switcher: Factory of the switcher setting.
         alternate: Alternation schedule, see `SwitchedModel`.
         gate_cache_steps: See `SwitchedModel`.
+        concurrent_switcher_updates: See `SwitchedModel`.
         batch_size: Default batch size.
-        ramp_fraction: With a target sparsity, the fraction of the epochs
-            over which `SparsityRamp` raises it; `None` starts at the target.
-        ramp_allocation: `SparsityRamp`'s split of the sparsity among layers.
-        target_sparsity: Default overall sparsity of the switched layers;
-            `None` lets the switchers learn it.
+        ramp_fraction: With a sparsity plan, the fraction of the epochs
+            over which `SparsityRamp` raises the sparsity; `None` starts at
+            the target.
+        sparsity: Default `SparsityPlan` of the switched layers; `None`
+            lets the switchers learn their sparsity.
         freeze_fraction: Fraction of the epochs after which the switchers
             stop training; `None` never.
     """
@@ -54,10 +56,10 @@ class Setting:
     switcher: Callable = UNetSwitcher
     alternate: object = "epoch"
     gate_cache_steps: Optional[int] = None
+    concurrent_switcher_updates: Optional[int] = None
     batch_size: int = 64
     ramp_fraction: Optional[float] = None
-    ramp_allocation: str = "fixed"
-    target_sparsity: Optional[float] = None
+    sparsity: Optional[SparsityPlan] = None
     freeze_fraction: Optional[float] = None
 
 
@@ -102,9 +104,24 @@ SETTINGS["recommended"] = dataclasses.replace(
     alternate=(200, 20),
     gate_cache_steps=100,
     ramp_fraction=0.5,
-    ramp_allocation="magnitude",
-    target_sparsity=0.9,
+    sparsity=SparsityPlan(0.9, allocation="magnitude"),
     freeze_fraction=0.75,
+)
+
+SETTINGS["concurrent"] = dataclasses.replace(
+    SETTINGS["recommended"],
+    description=(
+        "the recommended setting without a switcher phase: every task step "
+        "also measures the gradient on the cached gates, one switcher update "
+        "per 10 task steps in every epoch, and the switcher also reads the "
+        "running gate gradient (the regrowth signal of dynamic sparse training)"
+    ),
+    switcher=lambda: UNetSwitcher(
+        depth=3, base_channels=4, gate="binary", magnitude_prior=True, gradient_input=True
+    ),
+    alternate=(1, 0),
+    concurrent_switcher_updates=10,
+    freeze_fraction=None,
 )
 
 
@@ -138,6 +155,7 @@ def build_model(
     switched=True,
     switcher=None,
     target_sparsity=None,
+    allocation=None,
     learning_rate=None,
     switcher_learning_rate=None,
     alternate=None,
@@ -155,8 +173,10 @@ def build_model(
         switched: `False` builds the same model with plain `Dense` layers,
             trained by the task optimiser alone.
         switcher: Switcher setting; `None` keeps the setting's.
-        target_sparsity: Overall sparsity of the fully connected layers;
-            `None` keeps the setting's.
+        target_sparsity: Overall sparsity of the fully connected layers
+            (a float or a `SparsityPlan`); `None` keeps the setting's.
+        allocation: How a float `target_sparsity` is shared among layers
+            (see `SparsityPlan`); `None` keeps the setting's, else `"erk"`.
         learning_rate: Task learning rate; `None` keeps the setting's.
         switcher_learning_rate: Switcher learning rate; `None` keeps the
             setting's.
@@ -179,6 +199,7 @@ def build_model(
             alternate=alternate if alternate is not None else chosen.alternate,
             warmup_epochs=warmup_epochs,
             gate_cache_steps=chosen.gate_cache_steps,
+            concurrent_switcher_updates=chosen.concurrent_switcher_updates,
             freeze_switchers_after=freeze,
         )
     model = BUILDERS[builder_name](
@@ -188,9 +209,7 @@ def build_model(
         switcher=switcher if switcher is not None else chosen.switcher(),
         kernel_initializer=chosen.kernel_initializer(),
         use_bias=chosen.use_bias,
-        target_sparsity=(target_sparsity if target_sparsity is not None else chosen.target_sparsity)
-        if switched
-        else None,
+        target_sparsity=sparsity_plan(setting, target_sparsity, allocation) if switched else None,
         **model_kwargs,
     )
     compile_args = dict(
@@ -204,6 +223,44 @@ def build_model(
         )
     model.compile(**compile_args)
     return model
+
+
+def sparsity_plan(setting, target_sparsity=None, allocation=None):
+    """The `SparsityPlan` of a run: the setting's, with the caller's changes.
+
+    Args:
+        setting: A key of `SETTINGS`.
+        target_sparsity: `None` (the setting's target), a float (the
+            overall target) or a `SparsityPlan` (used as it is).
+        allocation: `None` (the setting's allocation, else `"erk"`) or one
+            of `keras_switcher.plan.ALLOCATIONS`.
+
+    Returns:
+        A `SparsityPlan`, or `None` when neither the setting nor the caller
+        gives a target.
+    """
+    default = _setting(setting).sparsity
+    if isinstance(target_sparsity, SparsityPlan):
+        if allocation is not None:
+            raise ValueError(
+                "Received both a SparsityPlan and an `allocation`: the plan "
+                f"has its own. Received: target_sparsity={target_sparsity}, "
+                f"allocation={allocation!r}"
+            )
+        return target_sparsity
+    if target_sparsity is None:
+        if default is None:
+            if allocation is not None:
+                raise ValueError(
+                    f"Received allocation={allocation!r} without a target: "
+                    f"setting {setting!r} has no target sparsity. Pass a "
+                    "`target_sparsity` as well."
+                )
+            return None
+        target_sparsity = default.target
+    if allocation is None:
+        allocation = default.allocation if default is not None else "erk"
+    return SparsityPlan(target_sparsity, allocation)
 
 
 def training_callbacks(setting, epochs, decay_at=(0.5, 0.75)):
@@ -221,12 +278,7 @@ def training_callbacks(setting, epochs, decay_at=(0.5, 0.75)):
     chosen = _setting(setting)
     callbacks = [decay(epochs, decay_at)]
     if chosen.ramp_fraction is not None:
-        callbacks.append(
-            SparsityRamp(
-                end_epoch=ramp_end_epoch(setting, epochs),
-                allocation=chosen.ramp_allocation,
-            )
-        )
+        callbacks.append(SparsityRamp(end_epoch=ramp_end_epoch(setting, epochs)))
     return callbacks
 
 

@@ -6,6 +6,7 @@ import keras_tuner
 from keras_switcher import reporting, training
 from keras_switcher.callbacks import SparsityRamp
 from keras_switcher.conversion import switch
+from keras_switcher.plan import ALLOCATIONS, SparsityPlan
 from keras_switcher.switchers import UNetSwitcher
 
 # Name: choices. A list is a `Choice`, a `(min, max)` tuple a log-scaled
@@ -16,6 +17,7 @@ DEFAULT_SEARCH_SPACE = {
     "gate": ["binary", "relu"],
     "magnitude_prior": [True, False],
     "target_sparsity": [0.8, 0.9, 0.95],
+    "sparsity_allocation": "erk",
     "optimizer": ["adam", "sgd"],
     "learning_rate": (1e-4, 1e-2),
     "switcher_learning_rate": (1e-4, 1e-2),
@@ -96,6 +98,7 @@ _VALID_CHOICES = {
     "gate": (lambda v: v in ("binary", "relu"), "'binary' or 'relu'"),
     "magnitude_prior": (lambda v: isinstance(v, bool), "booleans"),
     "target_sparsity": (lambda v: _is_number(v) and 0 <= v < 1, "fractions in [0, 1)"),
+    "sparsity_allocation": (lambda v: v in ALLOCATIONS, f"names among {ALLOCATIONS}"),
     "optimizer": (lambda v: v in _OPTIMIZERS, f"names among {sorted(_OPTIMIZERS)}"),
     "learning_rate": (lambda v: _is_number(v) and v > 0, "positive numbers"),
     "switcher_learning_rate": (lambda v: _is_number(v) and v > 0, "positive numbers"),
@@ -152,7 +155,9 @@ class SwitchedHyperModel(keras_tuner.HyperModel):
     The search space is `DEFAULT_SEARCH_SPACE` updated with `search_space`:
     a list gives a choice, a `(min, max)` tuple a log-scaled float range,
     any other value fixes that setting. Names: `switcher_depth`,
-    `switcher_channels`, `gate`, `magnitude_prior`, `target_sparsity`,
+    `switcher_channels`, `gate`, `magnitude_prior`, `target_sparsity` and
+    `sparsity_allocation` (the trial's `SparsityPlan`, the same for a
+    builder's head and a switched backbone),
     `optimizer` (`"adam"` or `"sgd"`), `learning_rate`,
     `switcher_learning_rate`, `task_steps` and `switcher_steps` (the
     alternation), `gate_cache_steps`.
@@ -251,17 +256,17 @@ class SwitchedHyperModel(keras_tuner.HyperModel):
             alternate=(values["task_steps"], values["switcher_steps"]),
             gate_cache_steps=values["gate_cache_steps"],
         )
+        plan = SparsityPlan(values["target_sparsity"], values["sparsity_allocation"])
         if callable(self.backbone):
-            switcher = UNetSwitcher.from_config(
-                {**switcher.get_config(), "target_sparsity": values["target_sparsity"]}
+            model = switch(
+                self.backbone(hp), switcher=switcher, target_sparsity=plan, **model_kwargs
             )
-            model = switch(self.backbone(hp), switcher=switcher, **model_kwargs)
         else:
             model = training.BUILDERS[self.backbone](
                 input_shape=self.input_shape,
                 classes=self.classes,
                 switcher=switcher,
-                target_sparsity=values["target_sparsity"],
+                target_sparsity=plan,
                 **model_kwargs,
             )
         optimizer = _OPTIMIZERS[values["optimizer"]]

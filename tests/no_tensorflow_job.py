@@ -58,6 +58,12 @@ def main(folder):
         model.fit(train, epochs=1, verbose=0, callbacks=[ks.NonFiniteGuard(frequency=1)])
     except FloatingPointError as error:
         print("non-finite stopped:", error)
+    plain = ks.applications.LeNet300100(input_shape=(8, 8, 1), switched=False)
+    plain.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    pruning = ks.baselines.GradualMagnitudePruning(0.9, end_epoch=1, frequency=10)
+    plain.fit(train, epochs=2, verbose=0, callbacks=[pruning])
+    kernels = [np.asarray(layer.kernel) for layer in ks.baselines.prunable_layers(plain)]
+    print("magnitude pruned:", round(sum((k == 0).sum() for k in kernels) / sum(k.size for k in kernels), 4))
     try:
         ks.datasets.load("digits", "train", 64, output="tf.data")
     except ImportError as error:

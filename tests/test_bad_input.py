@@ -7,6 +7,7 @@ import pytest
 from keras_switcher import (
     MultiStepDecay,
     NonFiniteGuard,
+    SparsityPlan,
     SparsityRamp,
     SwitchedDense,
     SwitchedModel,
@@ -68,7 +69,17 @@ CASES = [
     (lambda: export.run_tflite(b"not a model", np.zeros((1, 4))), ValueError, "corrupt"),
     (lambda: MultiStepDecay((10, 5)), ValueError, "milestones"),
     (lambda: SparsityRamp(end_epoch=0), ValueError, "end_epoch=0"),
-    (lambda: SparsityRamp(end_epoch=5, allocation="random"), ValueError, "allocation='random'"),
+    (lambda: SparsityPlan(0.9, allocation="random"), ValueError, "allocation='random'"),
+    (lambda: SparsityPlan(1.0), ValueError, "target_sparsity=1.0"),
+    (lambda: applications.VGG16(include_top=False, target_sparsity=0.9), ValueError, "include_top=False"),
+    (lambda: training.build_model("lenet300100", (8, 8, 1), 2, setting="paper", allocation="uniform"), ValueError, "without a target"),
+    (lambda: training.build_model("lenet300100", (8, 8, 1), 2, target_sparsity=SparsityPlan(0.5), allocation="erk"), ValueError, "has its own"),
+    (lambda: SwitchedModel(*_layers_with_target(0.5), sparsity_plan=0.9), ValueError, "gives it 0.9"),
+    (lambda: SwitchedModel(*_layers_with_target(0.5), alternate=(5, 0), gate_cache_steps=2), ValueError, "alternate=(5, 0)"),
+    (lambda: SwitchedModel(*_layers_with_target(0.5), concurrent_switcher_updates=2), ValueError, "concurrent_switcher_updates=2, gate_refresh_steps=None"),
+    (lambda: SwitchedModel(*_layers_with_target(0.5, gradient_input=True)), ValueError, "gradient_input=True"),
+    (lambda: UNetSwitcher(gradient_input="yes"), ValueError, "gradient_input='yes'"),
+    (lambda: tuner.SwitchedHyperModel("lenet300100", (8, 8, 1), search_space={"sparsity_allocation": "even"}), ValueError, "sparsity_allocation"),
     (lambda: SparsityRamp(end_epoch=5, frequency=0), ValueError, "frequency=0"),
     (lambda: NonFiniteGuard(frequency=0), ValueError, "frequency=0"),
     (lambda: SwitchedDense(2, use_bias="no"), ValueError, "use_bias='no'"),
@@ -90,6 +101,12 @@ CASES = [
     (lambda: tuner.SwitchedHyperModel("lenet300100", (8, 8, 1), search_space={"optimizer": "rmsprop"}), ValueError, "optimizer='rmsprop'"),
     (lambda: tuner.SwitchedHyperModel("lenet300100", (8, 8, 1), search_space={"learning_rate": (1e-2, 1e-4)}), ValueError, "min < max"),
 ]
+
+
+def _layers_with_target(target, **switcher_kwargs):
+    inputs = keras.Input((4,))
+    switcher = UNetSwitcher(depth=1, target_sparsity=target, **switcher_kwargs)
+    return inputs, SwitchedDense(2, switcher=switcher)(inputs)
 
 
 def _two_layers_one_switcher():

@@ -67,7 +67,7 @@ def test_killing_train_at_any_moment_leaves_the_old_file_or_a_complete_new_one(t
     output = tmp_path / "model.keras"
     saving.save_model(LeNet300100(input_shape=(8, 8, 1), switcher=UNetSwitcher(depth=1)), output)
     rng = np.random.RandomState(0)
-    moments = [("after", rng.uniform(0.5, 8.0)) for _ in range(2)] + [("saving", 0), ("saved", 0)]
+    moments = [("after", rng.uniform(0.5, 8.0)), ("saving", 0), ("saved", 0)]
     for when, delay in moments:
         old = output.read_bytes()
         _kill_train(output, when, delay)

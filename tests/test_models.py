@@ -1,6 +1,7 @@
 import keras
 import numpy as np
 import pytest
+from absl.testing import parameterized
 from keras.src import testing
 
 from keras_switcher import SwitchedDense, SwitchedModel, UNetSwitcher
@@ -156,14 +157,15 @@ def test_invalid_schedule_is_an_error(kwargs, argument):
         AlternationSchedule(**kwargs)
 
 
-def cached_model(steps, batch_switcher_optimizer, seed=3):
+def cached_model(steps, batch_switcher_optimizer, seed=3, task_rate=0.1, gradient_input=False, **model_kwargs):
     keras.utils.set_random_seed(seed)
     inputs = keras.Input((12,))
-    x = SwitchedDense(16, activation="relu", switcher=UNetSwitcher(depth=2, base_channels=4))(inputs)
-    outputs = SwitchedDense(2, activation="softmax", switcher=UNetSwitcher(depth=2, base_channels=4))(x)
-    model = SwitchedModel(inputs, outputs, gate_cache_steps=steps)
+    switcher = UNetSwitcher(depth=2, base_channels=4, gradient_input=gradient_input)
+    x = SwitchedDense(16, activation="relu", switcher=switcher)(inputs)
+    outputs = SwitchedDense(2, activation="softmax", switcher=UNetSwitcher.from_config(switcher.get_config()))(x)
+    model = SwitchedModel(inputs, outputs, gate_cache_steps=steps, **model_kwargs)
     model.compile(
-        optimizer=keras.optimizers.SGD(0.1),
+        optimizer=keras.optimizers.SGD(task_rate),
         switcher_optimizer=batch_switcher_optimizer,
         loss="sparse_categorical_crossentropy",
     )
@@ -200,19 +202,75 @@ class GateCacheTest(testing.TestCase):
         self.assertEqual(refreshed, [True, False, True, False, True])
         self.assertFalse(any(changed(switcher, model.switcher_variables)))
 
-    def test_cached_model_saves_and_resumes(self):
+    @parameterized.named_parameters(
+        ("phases", {}),
+        ("concurrent", {"alternate": (1, 0), "concurrent_switcher_updates": 2, "gradient_input": True}),
+    )
+    def test_cached_model_saves_and_resumes(self, options):
         x, y = make_data(n=96)
-        uninterrupted = cached_model(4, keras.optimizers.Adam(1e-3))
+        uninterrupted = cached_model(4, keras.optimizers.Adam(1e-3), **options)
         uninterrupted.fit(x, y, batch_size=16, epochs=3, verbose=0, shuffle=False)
-        first = cached_model(4, keras.optimizers.Adam(1e-3))
+        first = cached_model(4, keras.optimizers.Adam(1e-3), **options)
         first.fit(x, y, batch_size=16, epochs=2, verbose=0, shuffle=False)
         path = self.get_temp_dir() + "/cached.keras"
         first.save(path)
         resumed = keras.models.load_model(path)
         self.assertEqual((resumed.gate_refresh_steps, resumed.switcher_accumulation_steps), (4, 4))
+        self.assertEqual(resumed.concurrent_switcher_updates, options.get("concurrent_switcher_updates"))
         resumed.fit(x, y, batch_size=16, epochs=1, verbose=0, shuffle=False)
         for a, b in zip(uninterrupted.weights, resumed.weights):
             self.assertAllClose(a, b, atol=1e-6, msg=a.path)
+
+
+class ConcurrentUpdatesTest(testing.TestCase):
+    def test_task_steps_update_the_switchers_as_a_switcher_phase_would(self):
+        # With the kernels held (task learning rate 0), two task steps'
+        # gate gradients make the switcher phase's update of the same data.
+        x, y = make_data(n=48)
+        concurrent = cached_model(
+            100, keras.optimizers.SGD(0.5), task_rate=0.0, alternate=(1, 0), concurrent_switcher_updates=2
+        )
+        phase = cached_model(2, keras.optimizers.SGD(0.5), task_rate=0.0)
+        phase.epochs_seen.assign(1)  # The switcher phase.
+        for start in (0, 16, 32):
+            logs = concurrent.train_on_batch(x[start : start + 16], y[start : start + 16], return_dict=True)
+            self.assertEqual(float(logs["phase"]), 0.0)
+        for start in (0, 16):
+            phase.train_on_batch(x[start : start + 16], y[start : start + 16])
+        self.assertEqual(int(concurrent.switcher_optimizer.iterations.numpy()), 1)
+        self.assertEqual(int(concurrent.optimizer.iterations.numpy()), 3)
+        for a, b in zip(concurrent.switcher_variables, phase.switcher_variables):
+            self.assertAllClose(a, b, atol=1e-6, msg=a.path)
+
+    def test_frozen_switchers_are_not_updated_by_task_steps(self):
+        x, y = make_data(n=64)  # Four steps an epoch; updates before steps 3, 5 and 7.
+        updates = []
+        for freeze in (None, 1):
+            model = cached_model(
+                100, keras.optimizers.SGD(0.5), alternate=(1, 0), concurrent_switcher_updates=2,
+                freeze_switchers_after=freeze,
+            )
+            model.fit(x, y, batch_size=16, epochs=2, verbose=0, shuffle=False)
+            updates.append(int(model.switcher_optimizer.iterations.numpy()))
+        # Frozen after epoch 1: the gradients gathered before still make the
+        # update before step 5, and nothing is gathered after.
+        self.assertEqual(updates, [3, 2])
+
+    def test_the_switcher_reads_the_running_gate_gradient(self):
+        x, y = make_data(n=96)
+        model = cached_model(
+            100, keras.optimizers.SGD(0.5), alternate=(1, 0), concurrent_switcher_updates=2, gradient_input=True
+        )
+        layer = model.switched_layers[0]
+        # Updates before steps 3 and 5; the second one sees a running
+        # gradient, so it moves the weight of that input.
+        model.fit(x, y, batch_size=16, epochs=1, verbose=0, shuffle=False)
+        self.assertEqual(int(model.switcher_optimizer.iterations.numpy()), 2)
+        self.assertGreater(float(np.abs(layer.gate_gradient_average.numpy()).max()), 0.0)
+        self.assertNotEqual(float(layer.switcher.gradient_weight.numpy()), 0.0)
+        gate = layer.gate()
+        layer.gate_gradient_average.assign(-layer.gate_gradient_average)
+        self.assertNotAllClose(gate, layer.gate())
 
 
 def test_invalid_gate_cache_steps_is_an_error():

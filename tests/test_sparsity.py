@@ -1,7 +1,8 @@
 import numpy as np
 import pytest
 
-from keras_switcher import UNetSwitcher, report
+
+from keras_switcher import SparsityPlan, SwitchedModel, UNetSwitcher, report, switch
 from keras_switcher.applications import LeNet300100
 from keras_switcher.callbacks import SparsityRamp
 from keras_switcher.sparsity import erk_sparsities
@@ -50,16 +51,39 @@ def test_sparsity_ramp_rejects_an_empty_window():
 
 def test_magnitude_allocation_splits_like_a_global_threshold():
     model = LeNet300100(switcher=UNetSwitcher(depth=1, base_channels=2, gate="binary", magnitude_prior=True),
-                        target_sparsity=0.9, input_shape=(8, 8, 1))
+                        target_sparsity=SparsityPlan(0.9, "magnitude"), input_shape=(8, 8, 1))
     model.compile(optimizer="adam", switcher_optimizer="adam", loss="sparse_categorical_crossentropy")
-    ramp = SparsityRamp(end_epoch=1, allocation="magnitude")
+    ramp = SparsityRamp(end_epoch=1)
     model.fit(np.random.rand(16, 8, 8, 1), np.arange(16) % 10, batch_size=16, epochs=2, verbose=0, callbacks=[ramp])
     ramp.on_train_batch_begin(0)  # Past the ramp: the full target, split on today's weights.
     kernels = [np.abs(l.kernel.numpy()) for l in model.switched_layers]
-    threshold = np.quantile(np.concatenate([k.ravel() for k in kernels]), 0.9)
+    everything = np.sort(np.concatenate([k.ravel() for k in kernels]))
+    smallest_kept = everything[-round(0.1 * everything.size)]
     for layer, kernel in zip(model.switched_layers, kernels):
-        assert np.isclose(float(layer.switcher.sparsity.numpy()), (kernel <= threshold).mean(), atol=1e-6)
+        assert np.isclose(float(layer.switcher.sparsity.numpy()), (kernel < smallest_kept).mean(), atol=1e-6)
     assert np.isclose(report(model)["total"]["sparsity"], 0.9, atol=0.01)
+
+
+def test_plan_targets_per_allocation():
+    assert SparsityPlan(0.9, "uniform").layer_targets(SHAPES) == [0.9, 0.9, 0.9]
+    assert SparsityPlan(0.95, "erk").layer_targets(SHAPES) == erk_sparsities(SHAPES, 0.95)
+    assert SparsityPlan(0.95, "magnitude").layer_targets(SHAPES) == erk_sparsities(SHAPES, 0.95)
+    plan = SparsityPlan(0.8, "uniform")
+    assert SparsityPlan.from_config(plan.get_config()) == plan
+
+
+def test_a_plan_reaches_the_layers_the_same_way_from_a_builder_and_from_switch():
+    plan = SparsityPlan(0.9, "uniform")
+    switcher = UNetSwitcher(depth=1, base_channels=2)
+    built = LeNet300100(switcher=switcher, target_sparsity=plan, input_shape=(8, 8, 1))
+    dense = LeNet300100(switched=False, input_shape=(8, 8, 1))
+    switched = switch(dense, switcher=switcher, target_sparsity=plan)
+    for model in (built, switched):
+        assert model.sparsity_plan == plan
+        assert [l.switcher.target_sparsity for l in model.switched_layers] == [0.9, 0.9, 0.9]
+        assert np.isclose(report(model)["total"]["sparsity"], 0.9, atol=0.002)
+    restored = SwitchedModel.from_config(built.get_config())
+    assert restored.sparsity_plan == plan
 
 
 @pytest.mark.parametrize("epochs, frequency", [(1, 100), (2, 7)])
@@ -69,6 +93,30 @@ def test_ramp_reaches_its_target_at_its_end_epoch_whatever_the_steps_per_epoch(e
     model = training.build_model("lenet300100", (8, 8, 1), epochs, setting="recommended")
     x = np.random.RandomState(0).rand(92, 8, 8, 1).astype("float32")  # 23 steps of 4.
     y = np.arange(92) % 10
-    ramp = SparsityRamp(end_epoch=epochs, allocation="magnitude", frequency=frequency)
+    assert model.sparsity_plan == SparsityPlan(0.9, "magnitude")
+    ramp = SparsityRamp(end_epoch=epochs, frequency=frequency)
     model.fit(x, y, batch_size=4, epochs=epochs, verbose=0, callbacks=[ramp])
     assert np.isclose(report(model)["total"]["sparsity"], 0.9, atol=0.002)
+
+
+
+@pytest.mark.parametrize("switched", [True, False])
+def test_validation_sees_the_model_the_epoch_ends_with(switched):
+    # The schedule's last update of an epoch comes before `fit` validates,
+    # so the logged validation loss is the loss of the model a checkpoint saves.
+    from keras_switcher import baselines
+
+    if switched:
+        model = LeNet300100(switcher=UNetSwitcher(depth=1, base_channels=2), target_sparsity=0.9, input_shape=(4, 4, 1))
+        model.compile(optimizer="adam", switcher_optimizer="adam", loss="sparse_categorical_crossentropy")
+        callback = SparsityRamp(end_epoch=1)
+        sparsity = lambda: report(model)["total"]["sparsity"]
+    else:
+        model = LeNet300100(switched=False, input_shape=(4, 4, 1))
+        model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+        callback = baselines.GradualMagnitudePruning(0.9, end_epoch=1)
+        sparsity = lambda: baselines.zero_fraction(model)
+    x, y = np.random.RandomState(0).rand(64, 4, 4, 1), np.arange(64) % 10
+    history = model.fit(x, y, batch_size=16, epochs=1, validation_data=(x, y), verbose=0, callbacks=[callback])
+    assert np.isclose(sparsity(), 0.9, atol=0.002)
+    assert history.history["val_loss"][-1] == pytest.approx(model.evaluate(x, y, verbose=0), rel=1e-6)

@@ -141,3 +141,17 @@ def test_switcher_with_a_target_but_no_sparsity_variable_is_refused():
         layer(keras.ops.ones((2, 3)))
     # Without a target, the same switcher is accepted.
     assert tuple(SwitchedDense(4, switcher=Thresholded())(keras.ops.ones((2, 3))).shape) == (2, 4)
+
+
+def test_gradient_input_starts_as_without_it_and_then_regrows_by_the_gradient():
+    kernel = keras.random.normal((16, 8), seed=1)
+    gradient = keras.random.normal((16, 8), seed=2) * 1e-4
+    setting = dict(depth=1, base_channels=2, gate="binary", magnitude_prior=True, target_sparsity=0.75)
+    keras.utils.set_random_seed(0)
+    plain = UNetSwitcher(**setting)
+    keras.utils.set_random_seed(0)
+    reading = UNetSwitcher(gradient_input=True, **setting)
+    np.testing.assert_array_equal(plain(kernel), reading(kernel, gate_gradient=gradient))
+    reading.gradient_weight.assign(1e5)  # The gradient's order alone decides.
+    kept = np.asarray(reading(kernel, gate_gradient=gradient)) > 0
+    np.testing.assert_array_equal(kept, np.asarray(-gradient) > np.quantile(-np.asarray(gradient), 0.75))

@@ -26,7 +26,7 @@ def hypermodel(**kwargs):
 @pytest.mark.parametrize(
     "tuner_class, kwargs",
     [
-        (keras_tuner.RandomSearch, {"max_trials": 3}),
+        # RandomSearch searches in test_distributed_chief_and_worker_finish_a_search.
         (keras_tuner.Hyperband, {"max_epochs": 2, "factor": 2, "hyperband_iterations": 1}),
     ],
 )
@@ -128,7 +128,7 @@ class _FakeModel:
         ({"backbone": "lenet300100", "input_shape": None}, "input_shape=None"),
         ({"search_space": {"depth": [1, 2]}}, "unknown names"),
         ({"search_space": {"gate": []}}, "empty list"),
-        ({"search_space": {name: value[0] if isinstance(value, list) else 1e-3
+        ({"search_space": {name: value[0] if isinstance(value, (list, tuple)) else value
                            for name, value in DEFAULT_SEARCH_SPACE.items()}}, "search space is empty"),
     ],
 )

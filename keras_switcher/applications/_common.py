@@ -4,7 +4,8 @@ import os
 
 import keras
 
-from keras_switcher import sparsity, switchers
+from keras_switcher import plan as plan_lib
+from keras_switcher import switchers
 from keras_switcher.layers import SwitchedDense
 from keras_switcher.models import SwitchedModel
 
@@ -92,7 +93,32 @@ def load_imagenet_backbone(model, reference_builder, **reference_kwargs):
             model.get_layer(layer.name).set_weights(layer.get_weights())
 
 
-def head(x, specs, switched, switcher, target_sparsity, **dense_kwargs):
+def sparsity_plan(target_sparsity, switched, has_head=True):
+    """The `SparsityPlan` of a builder's `target_sparsity` argument.
+
+    Args:
+        target_sparsity: `None`, a float (the overall fraction of the
+            head's connections to switch off, shared `"erk"` style) or a
+            `keras_switcher.SparsityPlan`.
+        switched: The builder's `switched` argument.
+        has_head: Whether the model has fully connected layers to switch
+            (`False` for most builders with `include_top=False`).
+
+    Returns:
+        A `SparsityPlan`, or `None`.
+    """
+    plan = plan_lib.get(target_sparsity)
+    if plan is not None and not (switched and has_head):
+        reason = "switched=False" if not switched else "include_top=False"
+        raise ValueError(
+            f"Received target_sparsity={target_sparsity!r} with {reason}: the "
+            "model has no switched layers to reach it. Pass "
+            "target_sparsity=None, or build a switched head."
+        )
+    return plan
+
+
+def head(x, specs, switched, switcher, plan, **dense_kwargs):
     """Stacks the fully connected layers of a head.
 
     Args:
@@ -100,21 +126,16 @@ def head(x, specs, switched, switcher, target_sparsity, **dense_kwargs):
         specs: One `(units, name, activation)` per layer.
         switched: Whether the layers are `SwitchedDense` or plain `Dense`.
         switcher: Switcher setting; each layer gets its own copy.
-        target_sparsity: `None`, or the overall fraction of the head's
-            connections to switch off, spread with `erk_sparsities`.
+        plan: `None`, or the `SparsityPlan` whose per-layer targets the
+            switchers get.
         **dense_kwargs: More arguments of every layer.
 
     Returns:
         The head's output tensor.
     """
-    if not switched and target_sparsity is not None:
-        raise ValueError(
-            f"Received target_sparsity={target_sparsity!r} with switched=False: "
-            "a plain head has no switchers to reach it. Pass switched=True, "
-            "or target_sparsity=None."
-        )
     widths = [x.shape[-1]] + [units for units, _, _ in specs]
-    targets = head_sparsities(list(zip(widths[:-1], widths[1:])), target_sparsity)
+    shapes = list(zip(widths[:-1], widths[1:]))
+    targets = [None] * len(specs) if plan is None else plan.layer_targets(shapes)
     for (units, name, activation), target in zip(specs, targets):
         x = head_dense(
             units,
@@ -145,28 +166,6 @@ def model_input(input_tensor, input_shape):
     return input_tensor
 
 
-def head_sparsities(shapes, target_sparsity):
-    """Per-layer switcher targets for an overall `target_sparsity` of a head.
-
-    Args:
-        shapes: Kernel shapes of the head's switched layers.
-        target_sparsity: `None`, or the overall fraction of the head's
-            connections to switch off, spread with `erk_sparsities`.
-
-    Returns:
-        A list with one target (or `None`) per layer.
-    """
-    if target_sparsity is None:
-        return [None] * len(shapes)
-    if isinstance(target_sparsity, bool) or not isinstance(target_sparsity, (int, float)) or not 0 <= target_sparsity < 1:
-        raise ValueError(
-            "Received an invalid value for `target_sparsity`, expected None "
-            "or a float in [0, 1) (the fraction of the head's connections to "
-            f"switch off). Received: target_sparsity={target_sparsity!r}"
-        )
-    return sparsity.erk_sparsities(shapes, target_sparsity)
-
-
 def head_dense(
     units, name, switched, switcher, target_sparsity=None, **dense_kwargs
 ):
@@ -191,10 +190,13 @@ _MODEL_ARGUMENTS = (
     "gate_refresh_steps",
     "switcher_accumulation_steps",
     "gate_cache_steps",
+    "concurrent_switcher_updates",
 )
 
 
-def finish(input_tensor, image_input, outputs, name, switched, weights, **model_kwargs):
+def finish(
+    input_tensor, image_input, outputs, name, switched, weights, plan=None, **model_kwargs
+):
     """Wraps the graph in a `SwitchedModel` (or a plain `keras.Model`).
 
     Args:
@@ -204,6 +206,7 @@ def finish(input_tensor, image_input, outputs, name, switched, weights, **model_
         name: Model name.
         switched: Whether the head is switched.
         weights: `None` or a weights file to load.
+        plan: `None`, or the `SparsityPlan` the head was built with.
         **model_kwargs: Arguments of the `SwitchedModel`.
 
     Returns:
@@ -226,7 +229,7 @@ def finish(input_tensor, image_input, outputs, name, switched, weights, **model_
     else:
         inputs = image_input
     if switched:
-        model = SwitchedModel(inputs, outputs, name=name, **model_kwargs)
+        model = SwitchedModel(inputs, outputs, name=name, sparsity_plan=plan, **model_kwargs)
     else:
         model = keras.Model(inputs, outputs, name=name)
     if weights is not None:

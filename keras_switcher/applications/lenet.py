@@ -41,10 +41,9 @@ def LeNet300100(
             authors use `keras.initializers.RandomNormal(stddev=0.01)`.
         use_bias: Whether the fully connected layers have biases (the
             authors' have none).
-        target_sparsity: `None`, or the overall fraction of the fully
-            connected connections to switch off; it is spread over the
-            layers with `keras_switcher.sparsity.erk_sparsities` and set as
-            each switcher's `target_sparsity`.
+        target_sparsity: `None`, a float (the overall fraction of the
+            fully connected connections to switch off, shared among the
+            layers `"erk"` style) or a `keras_switcher.SparsityPlan`.
         **model_kwargs: Arguments of the returned `SwitchedModel`
             (`alternate`, `warmup_epochs`, `gate_cache_steps`).
 
@@ -58,6 +57,7 @@ def LeNet300100(
     True
     """
     _common.check_weights(weights)
+    plan = _common.sparsity_plan(target_sparsity, switched)
     _common.check_classes(classes)
     image_input = _common.model_input(input_tensor, input_shape or (28, 28, 1))
     x = keras.layers.Flatten(name="flatten")(image_input)
@@ -69,7 +69,7 @@ def LeNet300100(
         specs,
         switched,
         switcher,
-        target_sparsity,
+        plan,
         kernel_initializer=kernel_initializer,
         use_bias=use_bias,
     )
@@ -80,6 +80,7 @@ def LeNet300100(
         name,
         switched,
         weights,
+        plan=plan,
         **model_kwargs,
     )
 
@@ -122,9 +123,9 @@ def LeNet5(
         switched: `False` builds plain `Dense` layers for comparison.
         kernel_initializer: Initializer of the fully connected kernels.
         use_bias: Whether the fully connected layers have biases.
-        target_sparsity: `None`, or the overall fraction of the fully
-            connected connections to switch off, spread over the layers
-            with `keras_switcher.sparsity.erk_sparsities`.
+        target_sparsity: `None`, a float (the overall fraction of the
+            fully connected connections to switch off, shared among the
+            layers `"erk"` style) or a `keras_switcher.SparsityPlan`.
         **model_kwargs: Arguments of the returned `SwitchedModel`
             (`alternate`, `warmup_epochs` (the authors use 4),
             `gate_cache_steps`).
@@ -134,6 +135,7 @@ def LeNet5(
         `include_top=False`.
     """
     _common.check_weights(weights)
+    plan = _common.sparsity_plan(target_sparsity, switched, include_top)
     _common.check_classes(classes)
     input_shape = _common.image_shape(input_shape, (28, 28, 1), 16)
     _common.check_pooling(pooling)
@@ -149,7 +151,7 @@ def LeNet5(
             [(500, "fc1", "relu"), (classes, "predictions", classifier_activation)],
             switched,
             switcher,
-            target_sparsity,
+            plan,
             kernel_initializer=kernel_initializer,
             use_bias=use_bias,
         )
@@ -162,5 +164,6 @@ def LeNet5(
         name,
         switched and include_top,
         weights,
+        plan=plan,
         **model_kwargs,
     )

@@ -87,8 +87,9 @@ def MobileNet(
         switched: `False` builds a plain `Dense` classifier for comparison.
         small_inputs: `None` picks the stem from the input size; `True` or
             `False` forces the CIFAR or the ImageNet stem.
-        target_sparsity: `None`, or the fraction of the classifier's
-            connections to switch off (an extension).
+        target_sparsity: `None`, a float (the overall fraction of the
+            head's connections to switch off, an extension) or a
+            `keras_switcher.SparsityPlan`.
         kernel_initializer: Initializer of the dense kernels.
         use_bias: Whether the dense layers have biases.
         **model_kwargs: Arguments of the returned `SwitchedModel`.
@@ -104,6 +105,7 @@ def MobileNet(
     (512, 10)
     """
     _common.check_weights(weights, imagenet=True)
+    plan = _common.sparsity_plan(target_sparsity, switched, include_top)
     _common.check_classes(classes)
     _common.check_pooling(pooling)
     if not alpha > 0:
@@ -140,7 +142,7 @@ def MobileNet(
             [(classes, "predictions", classifier_activation)],
             switched,
             switcher,
-            target_sparsity,
+            plan,
             kernel_initializer=kernel_initializer,
             use_bias=use_bias,
         )
@@ -153,6 +155,7 @@ def MobileNet(
         name or f"mobilenet_{alpha:0.2f}_{input_shape[0]}",
         switched and include_top,
         None if weights == "imagenet" else weights,
+        plan=plan,
         **model_kwargs,
     )
     if weights == "imagenet":

@@ -57,6 +57,7 @@ def _resnet(
     """Builds a ResNet with `blocks` basic blocks per stage; the builders'
     arguments, with `model_kwargs` as a dict."""
     _common.check_weights(weights)
+    plan = _common.sparsity_plan(target_sparsity, switched, include_top)
     _common.check_classes(classes)
     _common.check_pooling(pooling)
     input_shape = _common.image_shape(input_shape, (32, 32, 3), 8)
@@ -77,7 +78,7 @@ def _resnet(
             [(classes, "predictions", classifier_activation)],
             switched,
             switcher,
-            target_sparsity,
+            plan,
             kernel_initializer=kernel_initializer,
             use_bias=use_bias,
         )
@@ -90,6 +91,7 @@ def _resnet(
         name or model_name,
         switched and include_top,
         weights,
+        plan=plan,
         **model_kwargs,
     )
 
@@ -119,8 +121,9 @@ _DOC = """Instantiates {title} with a switched classifier.
         switched: `False` builds a plain `Dense` classifier for comparison.
         small_inputs: `None` picks the stem from the input size; `True` or
             `False` forces the small-image or the ImageNet stem.
-        target_sparsity: `None`, or the fraction of the classifier's
-            connections to switch off (an extension).
+        target_sparsity: `None`, a float (the overall fraction of the
+            head's connections to switch off, an extension) or a
+            `keras_switcher.SparsityPlan`.
         kernel_initializer: Initializer of the dense kernels.
         use_bias: Whether the dense layers have biases.
         **model_kwargs: Arguments of the returned `SwitchedModel`

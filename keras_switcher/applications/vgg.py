@@ -56,9 +56,9 @@ def VGG16(
         switched: `False` builds plain `Dense` layers for comparison.
         small_inputs: `None` picks the layout from the input size; `True`
             or `False` forces the CIFAR or the ImageNet layout.
-        target_sparsity: `None`, or the overall fraction of the head's
-            connections to switch off (an extension), spread over the layers
-            with `keras_switcher.sparsity.erk_sparsities`.
+        target_sparsity: `None`, a float (the overall fraction of the
+            head's connections to switch off, an extension) or a
+            `keras_switcher.SparsityPlan`.
         kernel_initializer: Initializer of the dense kernels.
         use_bias: Whether the dense layers have biases.
         **model_kwargs: Arguments of the returned `SwitchedModel`.
@@ -74,6 +74,7 @@ def VGG16(
     ['fc1', 'fc2', 'predictions']
     """
     _common.check_weights(weights, imagenet=True)
+    plan = _common.sparsity_plan(target_sparsity, switched, include_top)
     _common.check_classes(classes)
     _common.check_pooling(pooling)
     input_shape = _common.image_shape(input_shape, (32, 32, 3), 16)
@@ -106,7 +107,7 @@ def VGG16(
             ],
             switched,
             switcher,
-            target_sparsity,
+            plan,
             kernel_initializer=kernel_initializer,
             use_bias=use_bias,
         )
@@ -119,6 +120,7 @@ def VGG16(
         name,
         switched and include_top,
         None if weights == "imagenet" else weights,
+        plan=plan,
         **model_kwargs,
     )
     if weights == "imagenet":

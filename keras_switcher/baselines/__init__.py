@@ -8,4 +8,5 @@ from keras_switcher.baselines.magnitude import (
     magnitude_masks,
     prunable_layers,
     remove_masks,
+    zero_fraction,
 )

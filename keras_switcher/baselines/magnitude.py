@@ -28,6 +28,23 @@ def prunable_layers(model):
     ]
 
 
+def zero_fraction(model):
+    """Share of the weights of a model's `Dense` kernels that are zero.
+
+    The sparsity of a magnitude-pruned (or any plain) model, counted from
+    its weights.
+
+    Args:
+        model: A Keras model.
+
+    Returns:
+        A Python float in `[0, 1]`.
+    """
+    kernels = [keras.ops.convert_to_numpy(layer.kernel) for layer in prunable_layers(model)]
+    zeros = sum(int((kernel == 0).sum()) for kernel in kernels)
+    return zeros / sum(kernel.size for kernel in kernels)
+
+
 def _keep_count(sizes, sparsity):
     return int(round((1.0 - sparsity) * sum(sizes)))
 
@@ -173,3 +190,7 @@ class GradualMagnitudePruning(GradualUpdates):
         layers = self.layers or prunable_layers(self.model)
         masks = magnitude_masks([layer.kernel.numpy() for layer in layers], sparsity, self.method)
         apply_masks(layers, masks)
+        if keras.backend.backend() == "jax":
+            # Keras's JAX optimiser reads a constraint's mask as a constant
+            # of the compiled step: compile it again with the new masks.
+            self.model.make_train_function(force=True)

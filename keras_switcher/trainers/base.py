@@ -71,6 +71,9 @@ class SwitchedTrainer:
             optimizer, targets = self.switcher_optimizer, self.switcher_variables
         else:
             optimizer, targets = self.optimizer, self.task_variables
+        # With concurrent switcher updates, the task step also measures the
+        # gradient on the cached gates.
+        gates = cache.gates if cache and phase == schedule_lib.TASK and cache.concurrent_steps else []
 
         def loss_fn():
             with gate_source(layers, source):
@@ -81,11 +84,23 @@ class SwitchedTrainer:
             scaled = optimizer.scale_loss(loss) if optimizer else loss
             return scaled, (loss, y_pred)
 
-        _, (loss, y_pred), gradients = self._gradients(loss_fn, targets)
+        _, (loss, y_pred), gradients = self._gradients(loss_fn, targets + gates)
         if optimizer is None:
             cache.accumulate(gradients)
         else:
-            optimizer.apply(gradients, targets)
+            optimizer.apply(gradients[: len(targets)], targets)
+        if gates:
+            # The loss was scaled for the task optimiser (a
+            # `LossScaleOptimizer` multiplies it by its `dynamic_scale`).
+            scale = getattr(optimizer, "dynamic_scale", None)
+            gate_gradients = gradients[len(targets) :]
+            if scale is not None:
+                gate_gradients = [g / ops.cast(scale, g.dtype) for g in gate_gradients]
+            freeze = self.schedule.freeze_switchers_after
+            if freeze is None:
+                cache.accumulate(gate_gradients)
+            else:  # Frozen switchers gather nothing, so they are not updated.
+                self._run_if(self.epochs_seen < freeze, lambda: cache.accumulate(gate_gradients))
         if cache and phase == schedule_lib.TASK:
             cache.count_task_step()
         if phase != schedule_lib.WARMUP:

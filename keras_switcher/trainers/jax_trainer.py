@@ -5,7 +5,6 @@ import functools
 import jax
 import keras
 from keras import StatelessScope
-from keras import ops
 from keras.src.backend.common.stateless_scope import get_stateless_scope
 
 from keras_switcher.trainers.base import SwitchedTrainer

@@ -1,0 +1,124 @@
+"""`SparsityPlan`: how sparse the switched layers are, and how layers share it."""
+
+import keras
+import numpy as np
+
+from keras_switcher.baselines.magnitude import magnitude_masks
+from keras_switcher.sparsity import erk_sparsities
+
+ALLOCATIONS = ("erk", "uniform", "magnitude")
+
+
+@keras.saving.register_keras_serializable(package="keras_switcher")
+class SparsityPlan:
+    """The sparsity of a model's switched layers, given once.
+
+    `target` is always *overall*: the fraction of all the switched layers'
+    connections to switch off, counted over their kernels together.
+    `allocation` says how it is shared among the layers:
+
+    - `"erk"`: fixed shares, Erdős–Rényi style (`erk_sparsities`), so large
+      layers are made sparser than small ones.
+    - `"uniform"`: every layer switches off `target` of its own
+      connections (a per-layer target).
+    - `"magnitude"`: one threshold on `|kernel|` over all layers (the
+      class-blinded split), recomputed from the current kernels each time
+      `SparsityRamp` moves the sparsity; the layers start from `"erk"`.
+
+    Builders (`target_sparsity=`), `switch()`, the command line
+    (`--target-sparsity`, `--allocation`) and the tuner turn their arguments
+    into a plan; the model keeps it (`SwitchedModel.sparsity_plan`), each
+    switcher gets its layer's share as `target_sparsity`, and `SparsityRamp`
+    reads the plan from the model.
+
+    Args:
+        target: Overall fraction of switched connections to switch off, a
+            float in `[0, 1)`.
+        allocation: One of `"erk"`, `"uniform"`, `"magnitude"`.
+
+    Example:
+
+    >>> plan = SparsityPlan(0.9, allocation="uniform")
+    >>> plan.layer_targets([(784, 300), (300, 100)])
+    [0.9, 0.9]
+    """
+
+    def __init__(self, target, allocation="erk"):
+        if isinstance(target, bool) or not isinstance(target, (int, float)) or not 0 <= target < 1:
+            raise ValueError(
+                "Received an invalid value for `target_sparsity`, expected a "
+                "float in [0, 1) (the overall fraction of the switched "
+                f"connections to switch off). Received: target_sparsity={target!r}"
+            )
+        if allocation not in ALLOCATIONS:
+            raise ValueError(
+                "Received an invalid value for `allocation`, expected one of "
+                f"{ALLOCATIONS}. Received: allocation={allocation!r}"
+            )
+        self.target = float(target)
+        self.allocation = allocation
+
+    def layer_targets(self, shapes):
+        """Each layer's sparsity target, for kernels of the given shapes.
+
+        Args:
+            shapes: Kernel shapes `(fan_in, fan_out)`, one per switched layer.
+
+        Returns:
+            A list of floats, one per layer, whose connections switched off
+            add up to `target` of all connections.
+        """
+        if self.allocation == "uniform":
+            return [self.target] * len(shapes)
+        return erk_sparsities(shapes, self.target)
+
+    def magnitude_shares(self, kernels, overall):
+        """Each layer's share of `overall` under one threshold on `|kernel|`.
+
+        Args:
+            kernels: The layers' kernels, NumPy arrays.
+            overall: Overall sparsity in use, in `[0, 1)`.
+
+        Returns:
+            A NumPy array of per-layer sparsities; each layer keeps at
+            least one connection.
+        """
+        masks = magnitude_masks(kernels, overall, method="blinded")
+        sizes = np.array([mask.size for mask in masks])
+        shares = np.array([1.0 - float(mask.mean()) for mask in masks])
+        return np.minimum(shares, 1.0 - 1.0 / sizes)
+
+    def get_config(self):
+        return {"target": self.target, "allocation": self.allocation}
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+    def __eq__(self, other):
+        return isinstance(other, SparsityPlan) and self.get_config() == other.get_config()
+
+    def __repr__(self):
+        return f"SparsityPlan(target={self.target}, allocation={self.allocation!r})"
+
+
+def get(value):
+    """Returns the `SparsityPlan` an argument stands for.
+
+    Args:
+        value: `None` (no plan), a float (an overall target shared `"erk"`
+            style), a `SparsityPlan`, or a plan's config dict.
+
+    Returns:
+        A `SparsityPlan` or `None`.
+    """
+    if value is None or isinstance(value, SparsityPlan):
+        return value
+    if isinstance(value, dict):
+        return SparsityPlan.from_config(value)
+    return SparsityPlan(value)
+
+
+def kernel_shapes(layers):
+    """The kernel shapes of dense layers, for `layer_targets`."""
+    return [tuple(layer.kernel.shape) for layer in layers]
