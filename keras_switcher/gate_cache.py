@@ -108,7 +108,7 @@ class GateCache:
             trainer._run_if(self.counters[1] != 1, self.refresh)
             return
         trainer._run_if(
-            self.counters[0] >= (self.concurrent_steps or 1), lambda: self.apply(trainer)
+            self.counters[0] >= (self.concurrent_steps or 1), self.apply, trainer
         )
         age = self.counters[1]
         trainer._run_if(
@@ -119,8 +119,7 @@ class GateCache:
         """Runs after a step: applies the switcher gradients when due."""
         if phase == "switcher":
             trainer._run_if(
-                self.counters[0] >= self.accumulation_steps,
-                lambda: self.apply(trainer),
+                self.counters[0] >= self.accumulation_steps, self.apply, trainer
             )
 
     def count_task_step(self):

@@ -159,6 +159,7 @@ def build_model(
     learning_rate=None,
     switcher_learning_rate=None,
     alternate=None,
+    concurrent_switcher_updates=None,
     warmup_epochs=0,
 ):
     """Builds and compiles a model of `keras_switcher.applications`.
@@ -181,6 +182,9 @@ def build_model(
         switcher_learning_rate: Switcher learning rate; `None` keeps the
             setting's.
         alternate: Alternation schedule; `None` keeps the setting's.
+        concurrent_switcher_updates: Task steps per switcher update made
+            from the task steps' gate gradients (see `SwitchedModel`);
+            `None` keeps the setting's.
         warmup_epochs: Dense warm-up epochs.
 
     Returns:
@@ -199,7 +203,11 @@ def build_model(
             alternate=alternate if alternate is not None else chosen.alternate,
             warmup_epochs=warmup_epochs,
             gate_cache_steps=chosen.gate_cache_steps,
-            concurrent_switcher_updates=chosen.concurrent_switcher_updates,
+            concurrent_switcher_updates=(
+                concurrent_switcher_updates
+                if concurrent_switcher_updates is not None
+                else chosen.concurrent_switcher_updates
+            ),
             freeze_switchers_after=freeze,
         )
     model = BUILDERS[builder_name](

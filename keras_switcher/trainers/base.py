@@ -18,8 +18,9 @@ class SwitchedTrainer:
     - `_gradients(loss_fn, variables)`: calls `loss_fn()`, which returns
       `(loss, aux)`, and returns `(loss, aux, gradients)` with the gradient
       of `loss` with respect to each variable (trainable or not);
-    - `_run_if(condition, fn)`: runs `fn()`, which updates variables, when
-      the scalar tensor `condition` is true, inside the compiled step;
+    - `_run_if(condition, fn, *args)`: runs `fn(*args)`, which updates
+      variables, when the scalar tensor `condition` is true (inside a
+      compiled step, or between steps for the gate cache's work);
     - `train_step`, which chooses the phase and calls
       `_cached_phase_train_step`.
     """

@@ -81,15 +81,15 @@ class JAXSwitchedTrainer(SwitchedTrainer):
         """
         return self._stateless_phase_step(self._phase_of_state(state), state, data)
 
-    def _run_if(self, condition, fn):
-        """Runs `fn()` when `condition` holds, as `jax.lax.cond` needs it:
+    def _run_if(self, condition, fn, *args):
+        """Runs `fn(*args)` when `condition` holds, as `jax.lax.cond` needs it:
         a pure function of the current values of all the state's variables."""
         scope = get_stateless_scope()
         variables = self._flat_state_variables()
 
         def run(values):
             with StatelessScope(state_mapping=list(zip(variables, values))) as inner:
-                fn()
+                fn(*args)
             return [inner.get_current_value(v) for v in variables]
 
         values = [scope.get_current_value(v) for v in variables]

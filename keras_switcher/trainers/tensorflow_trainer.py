@@ -14,9 +14,12 @@ class TensorFlowSwitchedTrainer(SwitchedTrainer):
     each `steps_per_execution` steps), and one compiled function per phase
     runs it: under `tf.distribute`, an optimiser inside a `tf.cond` could
     not aggregate gradients across replicas. The gate cache's work before
-    and after a step runs in compiled functions of its own: inside the
-    step's function, TensorFlow's parallel executor made runs with the same
-    seed differ in the last bits.
+    and after a step (refreshing the gates, applying a switcher update) is
+    also decided on the host, from its counters, and runs in compiled
+    functions of its own: inside the step's function, TensorFlow's parallel
+    executor made runs with the same seed differ in the last bits, and a
+    `tf.cond` holding the switchers' forward and backward passes cost about
+    2 ms a step even when not taken.
     """
 
     def _gradients(self, loss_fn, variables):
@@ -28,12 +31,24 @@ class TensorFlowSwitchedTrainer(SwitchedTrainer):
             loss, aux = loss_fn()
         return loss, aux, tape.gradient(loss, sources)
 
-    def _run_if(self, condition, fn):
+    def _run_if(self, condition, fn, *args):
+        if tf.executing_eagerly():  # Between steps: decided on the host.
+            if bool(condition):
+                self._compiled_gate_work(fn)(*args)
+            return
+
         def run():
-            fn()
+            fn(*args)
             return tf.constant(True)
 
         tf.cond(condition, run, lambda: tf.constant(False))
+
+    def _compiled_gate_work(self, fn):
+        """The compiled function of the gate cache's `refresh` or `apply`."""
+        compiled = self._gate_work_functions.get(fn.__name__)
+        if compiled is None:
+            compiled = self._gate_work_functions[fn.__name__] = tf.function(fn)
+        return compiled
 
     def train_step(self, data):
         """Runs one training step in the current phase of the schedule.
@@ -59,23 +74,16 @@ class TensorFlowSwitchedTrainer(SwitchedTrainer):
         }
 
         cache = self._gate_cache
-        if cache is not None:
-            before, after = (
-                {
-                    phase: tf.function(functools.partial(hook, self, phase))
-                    for phase in self.schedule.phases()
-                }
-                for hook in (cache.before_step, cache.after_step)
-            )
+        self._gate_work_functions = {}
 
         def train_function(iterator):
             phase = self.current_phase()
             cached = cache is not None and phase != "warmup"
             if cached:
-                before[phase]()
+                cache.before_step(self, phase)
             logs = steps[phase](iterator)
             if cached:
-                after[phase]()
+                cache.after_step(self, phase)
             return logs
 
         self.train_function = train_function
