@@ -21,7 +21,6 @@ import argparse
 import os
 
 import keras
-import numpy as np
 
 from _common import SHARED_DATA, EpochTimer, machine, write_results
 from keras_switcher import datasets, training
