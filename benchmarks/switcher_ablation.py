@@ -24,7 +24,13 @@ counted from the gates or zeros. Writes `results/NAME.json` and `.md`.
         --settings recommended concurrent
 
 Seeds run in separate commands are put in one table with
-`--combine NAME_A NAME_B --name NAME`.
+`--combine NAME_A NAME_B --name NAME`. `--every K` and
+`--switcher-learning-rate` change the switched runs' settings (their rows
+name the change), and `--methods` runs only some of the methods, so a
+variant can be set beside rows measured before:
+
+    python benchmarks/switcher_ablation.py --settings concurrent --targets 0.99 \
+        --seeds 0 1 2 --every 50 --switcher-learning-rate 5e-3 --methods trained
 """
 
 import argparse
@@ -58,13 +64,24 @@ def magnitude_overlap(model):
     return shared / max(kept, 1)
 
 
+def switcher_label(setting, args):
+    """The switched runs' name: the setting and what the arguments changed."""
+    changes = [f"K={args.every}"] * (args.every is not None) + [
+        f"switcher lr {args.switcher_learning_rate:g}"
+    ] * (args.switcher_learning_rate is not None)
+    return f"switcher ({', '.join([setting] + changes)})"
+
+
 def run(method, target, seed, data, args, setting="recommended"):
     keras.utils.set_random_seed(seed)
     train, test = data
     switched = method.startswith("switcher")
+    changes = {}
+    if switched:
+        changes = dict(concurrent_switcher_updates=args.every, switcher_learning_rate=args.switcher_learning_rate)
     model = training.build_model(
         "lenet300100", (28, 28, 1), args.epochs, setting=setting,
-        switched=switched, target_sparsity=target if switched else None,
+        switched=switched, target_sparsity=target if switched else None, **changes,
     )
     callbacks = [training.decay(args.epochs)]
     if switched:
@@ -125,6 +142,13 @@ def main():
     parser.add_argument("--seed-data", type=int, default=0, help="shuffling seed of the data")
     parser.add_argument("--settings", nargs="+", default=["recommended", "concurrent"],
                         choices=sorted(training.SETTINGS))
+    parser.add_argument("--every", type=int, default=None,
+                        help="task steps per concurrent switcher update (K); default: the setting's")
+    parser.add_argument("--switcher-learning-rate", type=float, default=None,
+                        help="default: the setting's")
+    parser.add_argument("--methods", nargs="+", default=["trained", "frozen", "magnitude"],
+                        choices=["trained", "frozen", "magnitude"],
+                        help="which methods to run beside the dense baseline")
     parser.add_argument("--name", default="switcher_ablation")
     parser.add_argument("--combine", nargs="+", default=None, metavar="NAME",
                         help="write one table of the rows of these earlier results instead of training")
@@ -145,9 +169,13 @@ def main():
         rows.append(run("dense", None, seed, data, args))
         for target in args.targets:
             for setting in args.settings:
-                for method in (f"switcher ({setting})", f"switcher ({setting}) frozen at init"):
-                    rows.append(run(method, target, seed, data, args, setting))
-            rows.append(run("magnitude class-blinded", target, seed, data, args))
+                label = switcher_label(setting, args)
+                if "trained" in args.methods:
+                    rows.append(run(label, target, seed, data, args, setting))
+                if "frozen" in args.methods:
+                    rows.append(run(f"{label} frozen at init", target, seed, data, args, setting))
+            if "magnitude" in args.methods:
+                rows.append(run("magnitude class-blinded", target, seed, data, args))
         write_results(args.name, {"machine": machine(), "args": vars(args), "rows": rows}, table(rows, args))
 
 
