@@ -101,7 +101,7 @@ class SwitchedTrainer:
             if freeze is None:
                 cache.accumulate(gate_gradients)
             else:  # Frozen switchers gather nothing, so they are not updated.
-                self._run_if(self.epochs_seen < freeze, lambda: cache.accumulate(gate_gradients))
+                self._run_if(self.epochs_seen < freeze, cache.accumulate, gate_gradients)
         if cache and phase == schedule_lib.TASK:
             cache.count_task_step()
         if phase != schedule_lib.WARMUP:

@@ -32,9 +32,9 @@ class TensorFlowSwitchedTrainer(SwitchedTrainer):
         return loss, aux, tape.gradient(loss, sources)
 
     def _run_if(self, condition, fn, *args):
-        if tf.executing_eagerly():  # Between steps: decided on the host.
+        if tf.executing_eagerly():  # Decided on the host.
             if bool(condition):
-                self._compiled_gate_work(fn)(*args)
+                (fn if self.run_eagerly else self._compiled(fn))(*args)
             return
 
         def run():
@@ -43,12 +43,14 @@ class TensorFlowSwitchedTrainer(SwitchedTrainer):
 
         tf.cond(condition, run, lambda: tf.constant(False))
 
-    def _compiled_gate_work(self, fn):
-        """The compiled function of the gate cache's `refresh` or `apply`."""
-        compiled = self._gate_work_functions.get(fn.__name__)
-        if compiled is None:
-            compiled = self._gate_work_functions[fn.__name__] = tf.function(fn)
-        return compiled
+    def _compiled(self, fn):
+        """`fn` (a method, such as the gate cache's `refresh`) compiled once
+        per train function."""
+        if getattr(self, "_compiled_methods", None) is None:
+            self._compiled_methods = {}
+        if fn not in self._compiled_methods:
+            self._compiled_methods[fn] = tf.function(fn)
+        return self._compiled_methods[fn]
 
     def train_step(self, data):
         """Runs one training step in the current phase of the schedule.
@@ -74,7 +76,7 @@ class TensorFlowSwitchedTrainer(SwitchedTrainer):
         }
 
         cache = self._gate_cache
-        self._gate_work_functions = {}
+        self._compiled_methods = {}  # Compiled again with the optimisers of now.
 
         def train_function(iterator):
             phase = self.current_phase()
