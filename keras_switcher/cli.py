@@ -90,7 +90,8 @@ def _parser():
         "--setting",
         default="recommended",
         choices=sorted(SETTINGS),
-        help="; ".join(f"{name}: {s.description}" for name, s in SETTINGS.items()),
+        # argparse formats help with `%`: the descriptions' percentages are escaped.
+        help="; ".join(f"{name}: {s.description}" for name, s in SETTINGS.items()).replace("%", "%%"),
     )
     train.add_argument("--epochs", type=_positive_int, default=20)
     train.add_argument("--batch-size", type=_positive_int, default=None, help="default: the setting's")

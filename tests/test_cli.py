@@ -62,6 +62,14 @@ def test_output_must_be_a_keras_file(tmp_path, capsys):
     assert "'.keras'" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("command", ["train", "report", "export"])
+def test_help_of_every_command_prints(command, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main([command, "--help"])
+    assert exit_info.value.code == 0
+    assert "usage: keras-switcher " + command in capsys.readouterr().out
+
+
 def test_bad_alternate_is_rejected_by_the_parser(capsys):
     with pytest.raises(SystemExit):
         cli.main(["train", "--alternate", "sometimes"])
