@@ -80,7 +80,8 @@ def tfmot_runs(args):
     command = [
         sys.executable, os.path.join(os.path.dirname(__file__), "tfmot_peer.py"),
         "--data-dir", args.data_dir, "--epochs", str(args.epochs),
-        "--batch-size", str(args.batch_size), "--sparsities", *map(str, args.targets),
+        "--batch-size", str(args.batch_size), "--seed", str(args.seed),
+        "--sparsities", *map(str, args.targets),
     ]
     env = {**os.environ, "TF_USE_LEGACY_KERAS": "1", "TF_CPP_MIN_LOG_LEVEL": "3"}
     try:
@@ -122,6 +123,8 @@ def main():
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--name", default="mnist_peers", help="results file name")
     parser.add_argument("--skip-neuron", action="store_true")
+    parser.add_argument("--skip-switcher", action="store_true",
+                        help="only the peers (the switcher's own runs are in switcher_ablation.py)")
     args = parser.parse_args()
 
     data = (
@@ -143,12 +146,13 @@ def main():
     dense_accuracy, dense_seconds = fit(dense_model(), data, args, [training.decay(args.epochs)])
     record("dense", 0.0, (dense_accuracy, 0.0, dense_seconds), dense_seconds)
     for target in args.targets:
-        keras.utils.set_random_seed(args.seed)
-        record("switcher (recommended)", target, switcher_run(data, args, target), dense_seconds)
+        if not args.skip_switcher:
+            keras.utils.set_random_seed(args.seed)
+            record("switcher (recommended)", target, switcher_run(data, args, target), dense_seconds)
         for method in ("blinded", "uniform"):
             keras.utils.set_random_seed(args.seed)
             record(f"magnitude class-{method}", target, magnitude_run(data, args, target, method), dense_seconds)
-    if not args.skip_neuron:
+    if not (args.skip_neuron or args.skip_switcher):
         keras.utils.set_random_seed(args.seed)
         neuron = NeuronSwitcher(depth=3, base_channels=4, gate="binary", magnitude_prior=True)
         record("neuron switcher", args.targets[0], switcher_run(data, args, args.targets[0], neuron), dense_seconds)

@@ -1,6 +1,7 @@
 """Does the switcher's learning matter? Trained against frozen against magnitude.
 
-On full MNIST with LeNet-300-100, at each target sparsity and seed, in one
+On full MNIST with LeNet-300-100 (or `--model lenet5`, LeNet-5-Caffe, whose
+fully connected layers are switched), at each target sparsity and seed, in one
 process with the same data, epochs, batch size, task optimiser and cubic
 sparsity ramp:
 
@@ -44,6 +45,9 @@ from _common import RESULTS, SHARED_DATA, EpochTimer, machine, write_results
 from keras_switcher import baselines, datasets, report, training
 
 
+MODEL_NAMES = {"lenet300100": "LeNet-300-100", "lenet5": "LeNet-5-Caffe"}
+
+
 def load(args):
     folder = os.path.join(SHARED_DATA, "mnist")
     train = datasets.load("mnist", "train", batch_size=args.batch_size, data_dir=folder, seed=args.seed_data)
@@ -80,7 +84,7 @@ def run(method, target, seed, data, args, setting="recommended"):
     if switched:
         changes = dict(concurrent_switcher_updates=args.every, switcher_learning_rate=args.switcher_learning_rate)
     model = training.build_model(
-        "lenet300100", (28, 28, 1), args.epochs, setting=setting,
+        args.model, (28, 28, 1), args.epochs, setting=setting,
         switched=switched, target_sparsity=target if switched else None, **changes,
     )
     callbacks = [training.decay(args.epochs)]
@@ -108,7 +112,7 @@ def run(method, target, seed, data, args, setting="recommended"):
 
 def table(rows, args):
     lines = [
-        f"# Switcher ablation: LeNet-300-100, full MNIST, {args.epochs} epochs, batch {args.batch_size}",
+        f"# Switcher ablation: {MODEL_NAMES[args.model]}, full MNIST, {args.epochs} epochs, batch {args.batch_size}",
         "",
         "Final-epoch test accuracy (10,000 images), mean over seeds "
         f"{', '.join(map(str, args.seeds))} (each seed in brackets); CPU. Overlap: share of kept "
@@ -135,6 +139,7 @@ def table(rows, args):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", default="lenet300100", choices=sorted(MODEL_NAMES))
     parser.add_argument("--epochs", type=int, default=20)
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--targets", type=float, nargs="+", default=[0.95, 0.98, 0.99])
@@ -161,6 +166,7 @@ def main():
             rows += earlier["rows"]
         args.seeds = sorted({row["seed"] for row in rows})
         args.epochs, args.batch_size = earlier["args"]["epochs"], earlier["args"]["batch_size"]
+        args.model = earlier["args"].get("model", "lenet300100")
         write_results(args.name, {"machine": machine(), "args": vars(args), "rows": rows}, table(rows, args))
         return
     data = load(args)

@@ -12,7 +12,6 @@ weights and seconds per epoch against its own dense run.
 """
 
 import argparse
-import gzip
 import json
 import os
 import statistics
@@ -23,20 +22,7 @@ os.environ["TF_USE_LEGACY_KERAS"] = "1"
 import numpy as np  # noqa: E402
 import tensorflow_model_optimization as tfmot  # noqa: E402
 import tf_keras  # noqa: E402
-
-
-def read_idx(path):
-    with gzip.open(path, "rb") as file:
-        raw = file.read()
-    ndim = raw[3]
-    shape = tuple(int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
-    return np.frombuffer(raw, np.uint8, offset=4 + 4 * ndim).reshape(shape)
-
-
-def load(data_dir, prefix):
-    images = read_idx(os.path.join(data_dir, f"{prefix}-images-idx3-ubyte.gz"))
-    labels = read_idx(os.path.join(data_dir, f"{prefix}-labels-idx1-ubyte.gz"))
-    return images[..., None].astype("float32") / 255.0, labels.astype("int64")
+from _mnist_idx import load  # noqa: E402
 
 
 class EpochTimer(tf_keras.callbacks.Callback):

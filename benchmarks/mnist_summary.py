@@ -1,0 +1,195 @@
+"""Every method on MNIST in one table: the switcher, its ablations and the peers.
+
+Reads results written by the other benchmarks and puts them side by side,
+mean final-epoch test accuracy over the seeds measured at each sparsity:
+
+- `switcher_ablation*.json` (`switcher_ablation.py`): the switcher's
+  settings, each frozen at initialisation, class-blinded gradual magnitude
+  pruning and the dense model, with seeds; LeNet-5-Caffe from `--model lenet5`;
+- `mnist_peers*.json` (`mnist_peers.py`): class-uniform magnitude pruning
+  and tfmot's `prune_low_magnitude`;
+- `pquant_peer*.json` (`pquant_peer.py`'s output): PQuantML's PDP.
+
+A method measured in more than one file at the same model, target and seed
+keeps the row of the first file listed in `--sources`. Time is each run's
+seconds per epoch over the dense run of its own process. Writes
+`results/NAME.json`, `.md` and `NAME_accuracy_vs_sparsity.png`.
+
+    python benchmarks/mnist_summary.py
+"""
+
+import argparse
+import json
+import os
+
+import numpy as np
+
+from _common import RESULTS, write_results
+
+SOURCES = [
+    "switcher_ablation",
+    "switcher_ablation_concurrent",
+    "switcher_ablation_concurrent_95",
+    "switcher_ablation_k50_lr5e-3",
+    "switcher_ablation_lr3e-3",
+    "mnist_peers_only_seed0",
+    "mnist_peers_only_seed1",
+    "mnist_peers_only_seed2",
+    "pquant_peer_seed0",
+    "switcher_ablation_lenet5",
+]
+MODELS = {"lenet300100": "LeNet-300-100", "lenet5": "LeNet-5-Caffe"}
+# Issue 14's goals: published final-epoch accuracies to reach, by model and target.
+GOALS = {
+    "lenet300100": {0.95: 0.985, 0.98: 0.982, 0.99: 0.976},
+    "lenet5": {0.98: 0.992, 0.99: 0.991},
+}
+
+
+def ablation_rows(results):
+    model = results["args"].get("model", "lenet300100")
+    dense = {row["seed"]: row["seconds_per_epoch"] for row in results["rows"] if row["method"] == "dense"}
+    for row in results["rows"]:
+        yield {
+            "model": model, "method": row["method"], "target": row["target"] or 0.0,
+            "seed": row["seed"], "test_accuracy": row["test_accuracy"], "sparsity": row["sparsity"],
+            "time_ratio": row["seconds_per_epoch"] / dense[row["seed"]],
+            "switcher_updates": row.get("switcher_updates"),
+        }
+
+
+def peers_rows(results):
+    for row in results["rows"]:
+        yield {
+            "model": "lenet300100", "method": row["method"], "target": row["target"],
+            "seed": results["args"]["seed"], "test_accuracy": row["test_accuracy"],
+            "sparsity": row["sparsity"], "time_ratio": row["time_ratio_to_dense"],
+            "switcher_updates": None,
+        }
+
+
+def pquant_rows(results, seed):
+    for key, run in results.items():
+        if key.startswith("pquant_pdp_"):
+            yield {
+                "model": "lenet300100", "method": "PQuantML PDP", "target": run["target"],
+                "seed": seed, "test_accuracy": run["test_accuracy"], "sparsity": run["sparsity"],
+                "time_ratio": run["time_ratio_to_dense"], "switcher_updates": None,
+            }
+
+
+def read(name):
+    """The rows of one results file, in the summary's form."""
+    with open(os.path.join(RESULTS, f"{name}.json")) as file:
+        results = json.load(file)
+    if name.startswith("pquant_peer"):
+        return list(pquant_rows(results, int(name.rsplit("seed", 1)[1])))
+    if "rows" in results and results["rows"] and "seed" in results["rows"][0]:
+        return list(ablation_rows(results))
+    return list(peers_rows(results))
+
+
+def collect(sources):
+    """Rows of every file present, the first file winning a repeated run."""
+    rows, seen, missing = [], set(), []
+    for name in sources:
+        if not os.path.exists(os.path.join(RESULTS, f"{name}.json")):
+            missing.append(name)
+            continue
+        for row in read(name):
+            key = (row["model"], row["method"], row["target"], row["seed"])
+            if key not in seen:
+                seen.add(key)
+                rows.append(row)
+    return rows, missing
+
+
+def group(rows, model, method, target):
+    return [r for r in rows if r["model"] == model and r["method"] == method and r["target"] == target]
+
+
+def cell(runs):
+    if not runs:
+        return ""
+    accuracies = [r["test_accuracy"] for r in runs]
+    return f"{np.mean(accuracies):.2%} (n={len(runs)})"
+
+
+def table(rows, model):
+    targets = sorted({r["target"] for r in rows if r["model"] == model and r["target"] > 0})
+    methods = list(dict.fromkeys(r["method"] for r in rows if r["model"] == model and r["target"] > 0))
+    lines = [
+        f"## {MODELS[model]}",
+        "",
+        "| method | " + " | ".join(f"{t:.0%}" for t in targets) + " | time vs dense | switcher updates |",
+        "|---|" + "---|" * (len(targets) + 2),
+    ]
+    for method in methods:
+        runs = [r for r in rows if r["model"] == model and r["method"] == method]
+        updates = sorted({r["switcher_updates"] for r in runs if r["switcher_updates"] is not None})
+        lines.append(
+            f"| {method} | " + " | ".join(cell(group(rows, model, method, t)) for t in targets)
+            + f" | {np.mean([r['time_ratio'] for r in runs]):.2f}x | "
+            + ", ".join(map(str, updates)) + " |"
+        )
+    dense = group(rows, model, "dense", 0.0)
+    goals = GOALS.get(model, {})
+    lines += [
+        "| issue 14's goal (published) | " + " | ".join(
+            f"{goals[t]:.1%}" if t in goals else "" for t in targets) + " | <= 2x | |",
+        "",
+        f"Dense: {cell(dense)}. Mean of the seeds measured (n) of the final-epoch test accuracy "
+        "on the 10,000 test images.",
+        "",
+    ]
+    return lines
+
+
+def plot(rows, path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    models = [m for m in MODELS if any(r["model"] == m for r in rows)]
+    figure, axes = plt.subplots(1, len(models), figsize=(7 * len(models), 4.5), squeeze=False)
+    for axis, model in zip(axes[0], models):
+        for method in dict.fromkeys(r["method"] for r in rows if r["model"] == model and r["target"] > 0):
+            targets = sorted({r["target"] for r in rows
+                              if r["model"] == model and r["method"] == method and r["target"] > 0})
+            means = [np.mean([r["test_accuracy"] for r in group(rows, model, method, t)]) for t in targets]
+            axis.plot([100 * t for t in targets], [100 * m for m in means], "o-", label=method)
+        goals = sorted(GOALS.get(model, {}).items())
+        axis.plot([100 * t for t, _ in goals], [100 * g for _, g in goals], "k*", markersize=10,
+                  label="issue 14's goal")
+        axis.set_xlabel("share of fully connected weights removed (%)")
+        axis.set_ylabel("MNIST test accuracy, final epoch (%)")
+        axis.set_title(MODELS[model])
+        axis.grid(alpha=0.3)
+        axis.legend(fontsize=7)
+    figure.tight_layout()
+    figure.savefig(path, dpi=120)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sources", nargs="+", default=SOURCES)
+    parser.add_argument("--name", default="mnist_summary")
+    args = parser.parse_args()
+    rows, missing = collect(args.sources)
+    lines = [
+        "# MNIST: the switcher against its ablations and peers",
+        "",
+        "Read from `benchmarks/results/`: " + ", ".join(f"`{s}`" for s in args.sources if s not in missing)
+        + "." + (f" Not found: {', '.join(missing)}." if missing else ""),
+        "",
+    ]
+    for model in MODELS:
+        if any(r["model"] == model for r in rows):
+            lines += table(rows, model)
+    plot(rows, os.path.join(RESULTS, f"{args.name}_accuracy_vs_sparsity.png"))
+    write_results(args.name, {"sources": args.sources, "missing": missing, "rows": rows}, "\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
