@@ -116,7 +116,8 @@ def cell(runs):
 
 
 def table(rows, model):
-    targets = sorted({r["target"] for r in rows if r["model"] == model and r["target"] > 0})
+    goals = GOALS.get(model, {})
+    targets = sorted({r["target"] for r in rows if r["model"] == model and r["target"] > 0} | set(goals))
     methods = list(dict.fromkeys(r["method"] for r in rows if r["model"] == model and r["target"] > 0))
     lines = [
         f"## {MODELS[model]}",
@@ -133,7 +134,6 @@ def table(rows, model):
             + ", ".join(map(str, updates)) + " |"
         )
     dense = group(rows, model, "dense", 0.0)
-    goals = GOALS.get(model, {})
     lines += [
         "| issue 14's goal (published) | " + " | ".join(
             f"{goals[t]:.1%}" if t in goals else "" for t in targets) + " | <= 2x | |",

@@ -70,10 +70,12 @@ def magnitude_overlap(model):
 
 def switcher_label(setting, args):
     """The switched runs' name: the setting and what the arguments changed."""
-    changes = [f"K={args.every}"] * (args.every is not None) + [
-        f"switcher lr {args.switcher_learning_rate:g}"
-    ] * (args.switcher_learning_rate is not None)
-    return f"switcher ({', '.join([setting] + changes)})"
+    changes = [setting]
+    if args.every is not None:
+        changes.append(f"K={args.every}")
+    if args.switcher_learning_rate is not None:
+        changes.append(f"switcher lr {args.switcher_learning_rate:g}")
+    return f"switcher ({', '.join(changes)})"
 
 
 def run(method, target, seed, data, args, setting="recommended"):
@@ -171,18 +173,23 @@ def main():
         return
     data = load(args)
     rows = []
+
+    def record(*run_args):
+        # Written after every run, so that a long benchmark stopped early keeps its runs.
+        rows.append(run(*run_args))
+        write_results(args.name, {"machine": machine(), "args": vars(args), "rows": rows}, table(rows, args))
+
     for seed in args.seeds:
-        rows.append(run("dense", None, seed, data, args))
+        record("dense", None, seed, data, args)
         for target in args.targets:
             for setting in args.settings:
                 label = switcher_label(setting, args)
                 if "trained" in args.methods:
-                    rows.append(run(label, target, seed, data, args, setting))
+                    record(label, target, seed, data, args, setting)
                 if "frozen" in args.methods:
-                    rows.append(run(f"{label} frozen at init", target, seed, data, args, setting))
+                    record(f"{label} frozen at init", target, seed, data, args, setting)
             if "magnitude" in args.methods:
-                rows.append(run("magnitude class-blinded", target, seed, data, args))
-        write_results(args.name, {"machine": machine(), "args": vars(args), "rows": rows}, table(rows, args))
+                record("magnitude class-blinded", target, seed, data, args)
 
 
 if __name__ == "__main__":
