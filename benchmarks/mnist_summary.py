@@ -46,12 +46,17 @@ GOALS = {
 }
 
 
+# Labels that earlier versions of switcher_ablation.py wrote, and their names now.
+RENAMED = {"switcher frozen at init": "switcher (recommended) frozen at init"}
+
+
 def ablation_rows(results):
     model = results["args"].get("model", "lenet300100")
     dense = {row["seed"]: row["seconds_per_epoch"] for row in results["rows"] if row["method"] == "dense"}
     for row in results["rows"]:
         yield {
-            "model": model, "method": row["method"], "target": row["target"] or 0.0,
+            "model": model, "method": RENAMED.get(row["method"], row["method"]),
+            "target": row["target"] or 0.0,
             "seed": row["seed"], "test_accuracy": row["test_accuracy"], "sparsity": row["sparsity"],
             "time_ratio": row["seconds_per_epoch"] / dense[row["seed"]],
             "switcher_updates": row.get("switcher_updates"),

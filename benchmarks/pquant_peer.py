@@ -7,16 +7,20 @@ this script runs in its own virtual environment on the JAX backend:
     python -m venv .venv-pquant
     .venv-pquant/bin/pip install pquant-ml "jax[cpu]"
     .venv-pquant/bin/pip install --no-deps -e .
-    KERAS_BACKEND=jax .venv-pquant/bin/python benchmarks/pquant_peer.py --data-dir DIR
+    cd benchmarks && KERAS_BACKEND=jax ../.venv-pquant/bin/python pquant_peer.py \
+        --data-dir DIR --seed 0 | tail -n 1 > results/pquant_peer_seed0.json
 
-Of PQuantML's pruning methods, PDP (Cho et al. 2023) is the one given a
-target sparsity (continuous sparsification and AutoSparse find their own).
-Each layer's sparsity rises linearly to the target over the first
+PDP (Cho et al. 2023) is PQuantML's method that learns soft masks during
+training toward a given sparsity (continuous sparsification and AutoSparse
+find their own sparsity, Wanda prunes once from activations). PDP prunes
+every layer to the same fraction: the library has no global split. Each
+layer's sparsity rises linearly to the target over the first
 `--ramp-fraction` of the epochs, its soft mask follows the weights' magnitude
 until the last `--fine-tune-fraction` of the epochs, which train with the
 mask fixed; quantisation is off. Same model, data, batch size, Adam 1e-3 and
 x0.1 steps at 50% and 75% of the epochs as `mnist_peers.py`. Prints one
-JSON line: a dense run and one run per target, with final-epoch test
+JSON line (which `mnist_summary.py` reads from `results/pquant_peer_seedN.json`):
+a dense run and one run per target, with final-epoch test
 accuracy, sparsity counted from the compressed kernels and seconds per
 epoch against the dense run of this process.
 """
