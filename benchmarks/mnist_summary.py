@@ -109,6 +109,11 @@ def collect(sources):
     return rows, missing
 
 
+def sparse_runs(rows, model, method=None):
+    """The model's runs at a sparsity target, of one method or of all."""
+    return [r for r in rows if r["model"] == model and r["target"] > 0 and method in (None, r["method"])]
+
+
 def group(rows, model, method, target):
     return [r for r in rows if r["model"] == model and r["method"] == method and r["target"] == target]
 
@@ -122,8 +127,8 @@ def cell(runs):
 
 def table(rows, model):
     goals = GOALS.get(model, {})
-    targets = sorted({r["target"] for r in rows if r["model"] == model and r["target"] > 0} | set(goals))
-    methods = list(dict.fromkeys(r["method"] for r in rows if r["model"] == model and r["target"] > 0))
+    targets = sorted({r["target"] for r in sparse_runs(rows, model)} | set(goals))
+    methods = list(dict.fromkeys(r["method"] for r in sparse_runs(rows, model)))
     lines = [
         f"## {MODELS[model]}",
         "",
@@ -159,9 +164,8 @@ def plot(rows, path):
     models = [m for m in MODELS if any(r["model"] == m for r in rows)]
     figure, axes = plt.subplots(1, len(models), figsize=(7 * len(models), 4.5), squeeze=False)
     for axis, model in zip(axes[0], models):
-        for method in dict.fromkeys(r["method"] for r in rows if r["model"] == model and r["target"] > 0):
-            targets = sorted({r["target"] for r in rows
-                              if r["model"] == model and r["method"] == method and r["target"] > 0})
+        for method in dict.fromkeys(r["method"] for r in sparse_runs(rows, model)):
+            targets = sorted({r["target"] for r in sparse_runs(rows, model, method)})
             means = [np.mean([r["test_accuracy"] for r in group(rows, model, method, t)]) for t in targets]
             axis.plot([100 * t for t in targets], [100 * m for m in means], "o-", label=method)
         goals = sorted(GOALS.get(model, {}).items())

@@ -37,10 +37,13 @@ import pquant  # noqa: E402
 from pquant.core.keras.train import PQuantCallback  # noqa: E402
 
 from _mnist_idx import load  # noqa: E402
+from keras_switcher import training  # noqa: E402
 from keras_switcher.comparison import EpochTimer  # noqa: E402
 
 
 def lenet300100():
+    """LeNet-300-100 ending in logits: PQuantML's `add_compression_layers`
+    drops a softmax activation, so `applications.LeNet300100` is not used."""
     return keras.Sequential(
         [
             keras.Input((28, 28, 1)),
@@ -66,13 +69,6 @@ def pdp_config(target, args):
     return pquant.load_from_dictionary(config)
 
 
-def decay(epochs):
-    milestones = {round(0.5 * epochs), round(0.75 * epochs)}
-    return keras.callbacks.LearningRateScheduler(
-        lambda epoch, rate: rate * 0.1 if epoch in milestones else rate
-    )
-
-
 def train(model, data, args, callbacks):
     (x, y), (x_test, y_test) = data
     model.compile(
@@ -82,7 +78,7 @@ def train(model, data, args, callbacks):
     )
     timer = EpochTimer()
     model.fit(x, y, batch_size=args.batch_size, epochs=args.epochs, verbose=0,
-              callbacks=callbacks + [decay(args.epochs), timer], shuffle=True)
+              callbacks=callbacks + [training.decay(args.epochs), timer], shuffle=True)
     _, accuracy = model.evaluate(x_test, y_test, batch_size=1000, verbose=0)
     return float(accuracy), timer.steady_seconds()
 
