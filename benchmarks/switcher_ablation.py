@@ -25,9 +25,9 @@ counted from the gates or zeros. Writes `results/NAME.json` and `.md`.
         --settings recommended concurrent
 
 Seeds run in separate commands are put in one table with
-`--combine NAME_A NAME_B --name NAME`. `--every K` and
-`--switcher-learning-rate` change the switched runs' settings (their rows
-name the change), and `--methods` runs only some of the methods, so a
+`--combine NAME_A NAME_B --name NAME`. `--every K`,
+`--switcher-learning-rate` and `--allocation` change the switched runs'
+settings (their rows name the change), and `--methods` runs only some of the methods, so a
 variant can be set beside rows measured before:
 
     python benchmarks/switcher_ablation.py --settings concurrent --targets 0.99 \
@@ -43,6 +43,7 @@ import numpy as np
 
 from _common import RESULTS, SHARED_DATA, EpochTimer, machine, write_results
 from keras_switcher import baselines, datasets, report, training
+from keras_switcher.plan import ALLOCATIONS
 
 
 MODEL_NAMES = {"lenet300100": "LeNet-300-100", "lenet5": "LeNet-5-Caffe"}
@@ -75,6 +76,8 @@ def switcher_label(setting, args):
         changes.append(f"K={args.every}")
     if args.switcher_learning_rate is not None:
         changes.append(f"switcher lr {args.switcher_learning_rate:g}")
+    if args.allocation is not None:
+        changes.append(f"{args.allocation} split")
     return f"switcher ({', '.join(changes)})"
 
 
@@ -84,7 +87,11 @@ def run(method, target, seed, data, args, setting="recommended"):
     switched = method.startswith("switcher")
     changes = {}
     if switched:
-        changes = dict(concurrent_switcher_updates=args.every, switcher_learning_rate=args.switcher_learning_rate)
+        changes = dict(
+            concurrent_switcher_updates=args.every,
+            switcher_learning_rate=args.switcher_learning_rate,
+            allocation=args.allocation,
+        )
     model = training.build_model(
         args.model, (28, 28, 1), args.epochs, setting=setting,
         switched=switched, target_sparsity=target if switched else None, **changes,
@@ -153,6 +160,8 @@ def main():
                         help="task steps per concurrent switcher update (K); default: the setting's")
     parser.add_argument("--switcher-learning-rate", type=float, default=None,
                         help="default: the setting's")
+    parser.add_argument("--allocation", default=None, choices=ALLOCATIONS,
+                        help="how the switched runs share the sparsity among layers; default: the setting's")
     parser.add_argument("--methods", nargs="+", default=["trained", "frozen", "magnitude"],
                         choices=["trained", "frozen", "magnitude"],
                         help="which methods to run beside the dense baseline")

@@ -82,7 +82,9 @@ class SparsityRamp(GradualUpdates):
     switchers built with a `target_sparsity` (an extension) and follows the
     model's `sparsity_plan`: with the `"magnitude"` allocation the overall
     sparsity is ramped and shared among layers by one threshold on the
-    kernels' magnitudes, recomputed at each update; otherwise (or without a
+    kernels' magnitudes, recomputed at each update (with `"learned"` too,
+    when the overall sparsity changes, and the next gate refresh re-splits
+    it by the switchers' scores); otherwise (or without a
     plan) each layer is ramped to its own switcher's target. Epochs count
     from the model's `epochs_seen`, so a resumed run continues the ramp
     where it stopped.
@@ -132,14 +134,17 @@ class SparsityRamp(GradualUpdates):
             return
         progress = (epoch - self.start_epoch) / (self.end_epoch - self.start_epoch)
         plan = getattr(self.model, "sparsity_plan", None)
-        if plan is not None and plan.allocation == "magnitude":
+        in_use = np.array([float(layer.switcher.sparsity.numpy()) for layer in layers])
+        if plan is not None and plan.allocation in ("magnitude", "learned"):
             overall = cubic_schedule(self.initial, plan.target, progress)
+            sizes = np.array([np.prod(layer.kernel.shape) for layer in layers])
+            if plan.allocation == "learned" and round(in_use @ sizes) == round(overall * sizes.sum()):
+                return  # The overall count holds; the switchers keep their split.
             kernels = [keras.ops.convert_to_numpy(layer.kernel) for layer in layers]
             shares = plan.magnitude_shares(kernels, overall)
         else:
             targets = np.array([layer.switcher.target_sparsity for layer in layers])
             shares = cubic_schedule(self.initial, targets, progress)
-        in_use = np.array([float(layer.switcher.sparsity.numpy()) for layer in layers])
         if np.allclose(in_use, shares, rtol=0, atol=1e-7):
             return  # Past the ramp: the cached gates stay valid.
         for layer, share in zip(layers, shares):

@@ -26,6 +26,8 @@ refreshed and applied, inside the compiled training step.
 import keras
 from keras import ops
 
+from keras_switcher import plan as plan_lib
+
 
 def check_steps(name, value):
     """Raises unless `value` is `None` or a positive integer."""
@@ -52,14 +54,20 @@ class GateCache:
             gradients make one switcher update.
         concurrent_steps: `None`, or a positive integer: task steps whose
             gate gradients make one switcher update.
+        shared_threshold: Whether each refresh first re-splits the overall
+            sparsity among the layers by one threshold on their scores (the
+            `"learned"` allocation of `keras_switcher.SparsityPlan`).
 
     Example:
 
     >>> cache = GateCache(model.switched_layers, refresh_steps=100, accumulation_steps=100)
     """
 
-    def __init__(self, layers, refresh_steps, accumulation_steps, concurrent_steps=None):
+    def __init__(
+        self, layers, refresh_steps, accumulation_steps, concurrent_steps=None, shared_threshold=False
+    ):
         self.layers = layers
+        self.shared_threshold = shared_threshold
         self.refresh_steps = refresh_steps
         self.accumulation_steps = accumulation_steps
         self.concurrent_steps = concurrent_steps
@@ -86,9 +94,16 @@ class GateCache:
         self.counters.assign(ops.stack([self.counters[0], 0]))
 
     def refresh(self):
-        """Recomputes every layer's cached gate with its switcher."""
-        for layer in self.layers:
-            layer.refresh_cached_gate()
+        """Recomputes every layer's cached gate with its switcher.
+
+        With `shared_threshold`, the layers' shares of the overall sparsity
+        are first re-split by one threshold on their scores.
+        """
+        scores = [None] * len(self.layers)
+        if self.shared_threshold:
+            scores = plan_lib.share_by_threshold(self.layers)
+        for layer, layer_scores in zip(self.layers, scores):
+            layer.refresh_cached_gate(layer_scores)
         self.counters.assign(ops.stack([self.counters[0], 1]))
 
     def before_step(self, trainer, phase):

@@ -241,9 +241,33 @@ class SwitchedDense(keras.layers.Layer):
             )
         return ops.cast(gate, kernel.dtype)
 
-    def refresh_cached_gate(self):
-        """Stores the switcher's gate of the current kernel in `cached_gate`."""
-        self.cached_gate.assign(self.compute_gate(self.kernel))
+    def compute_scores(self, kernel):
+        """The switcher's scores of a kernel (`UNetSwitcher.scores`).
+
+        Args:
+            kernel: A tensor of the layer's kernel shape.
+
+        Returns:
+            The scores its gate thresholds.
+        """
+        gate_gradient = None
+        if self.reads_gate_gradient:
+            gate_gradient = ops.cast(ops.convert_to_tensor(self.gate_gradient_average), kernel.dtype)
+        return self.switcher.scores(kernel, gate_gradient=gate_gradient)
+
+    def refresh_cached_gate(self, scores=None):
+        """Stores the switcher's gate of the current kernel in `cached_gate`.
+
+        Args:
+            scores: `None`, or `compute_scores(kernel)` already computed,
+                which the switcher then only thresholds.
+        """
+        if scores is None:
+            gate = self.compute_gate(self.kernel)
+        else:
+            kernel = ops.convert_to_tensor(self.kernel)
+            gate = ops.cast(self.switcher.gate_from_scores(scores, kernel.shape), kernel.dtype)
+        self.cached_gate.assign(gate)
 
     def call(self, inputs):
         kernel = self.kernel

@@ -130,6 +130,8 @@ class SwitchedModel(backend_trainer(), keras.Model):
                 "gate_refresh_steps=None"
             )
         self._check_switcher_learning(gate_refresh_steps, concurrent_switcher_updates)
+        if self._learns_allocation:
+            self._check_learned_allocation(gate_refresh_steps)
         self.concurrent_switcher_updates = concurrent_switcher_updates
         self.gate_refresh_steps = gate_refresh_steps
         self.switcher_accumulation_steps = (
@@ -165,6 +167,7 @@ class SwitchedModel(backend_trainer(), keras.Model):
                 gate_refresh_steps,
                 self.switcher_accumulation_steps,
                 concurrent_switcher_updates,
+                shared_threshold=self._learns_allocation,
             )
             # Tracked, so that the counters are saved with the model.
             self.gate_cache_counters = self._gate_cache.counters
@@ -192,6 +195,31 @@ class SwitchedModel(backend_trainer(), keras.Model):
                 "Pass `gate_refresh_steps` (or `gate_cache_steps`), or build "
                 "the switchers with gradient_input=False."
             )
+
+    @property
+    def _learns_allocation(self):
+        """Whether the switchers share the budget (`"learned"` allocation)."""
+        return self.sparsity_plan is not None and self.sparsity_plan.allocation == "learned"
+
+    def _check_learned_allocation(self, gate_refresh_steps):
+        """Raises unless the `"learned"` allocation can re-split the budget."""
+        if gate_refresh_steps is None:
+            raise ValueError(
+                "The 'learned' allocation re-splits the sparsity among layers "
+                "whenever the gates are refreshed, so it needs cached gates. "
+                "Pass `gate_refresh_steps` (or `gate_cache_steps`), or another "
+                f"allocation. Received: sparsity_plan={self.sparsity_plan}, "
+                "gate_refresh_steps=None"
+            )
+        for layer in self.switched_layers:
+            if not hasattr(layer.switcher, "shared_scores"):
+                raise ValueError(
+                    f"The 'learned' allocation compares the scores of every "
+                    f"layer, but layer '{layer.name}' has a "
+                    f"{layer.switcher.__class__.__name__}, which has no "
+                    "`scores`/`shared_scores`/`gate_from_scores`. Use "
+                    "`UNetSwitcher` (or a subclass), or another allocation."
+                )
 
     def _check_plan(self):
         """Raises unless every switcher's target is its share of the plan."""

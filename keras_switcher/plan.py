@@ -2,11 +2,12 @@
 
 import keras
 import numpy as np
+from keras import ops
 
 from keras_switcher.baselines.magnitude import magnitude_masks
 from keras_switcher.sparsity import erk_sparsities
 
-ALLOCATIONS = ("erk", "uniform", "magnitude")
+ALLOCATIONS = ("erk", "uniform", "magnitude", "learned")
 
 
 @keras.saving.register_keras_serializable(package="keras_switcher")
@@ -24,6 +25,14 @@ class SparsityPlan:
     - `"magnitude"`: one threshold on `|kernel|` over all layers (the
       class-blinded split), recomputed from the current kernels each time
       `SparsityRamp` moves the sparsity; the layers start from `"erk"`.
+    - `"learned"` (an extension): one threshold over all layers on the
+      switchers' scores in the units of their magnitude prior
+      (`UNetSwitcher.shared_scores`), recomputed at every gate refresh
+      (`share_by_threshold`), so the switchers decide how many connections
+      each layer keeps as well as which. It needs cached gates and
+      `UNetSwitcher` switchers; with the magnitude prior it starts as
+      `"magnitude"`, which is also how `SparsityRamp` splits each new
+      overall sparsity before the next refresh re-splits it.
 
     Builders (`target_sparsity=`), `switch()`, the command line
     (`--target-sparsity`, `--allocation`) and the tuner turn their arguments
@@ -117,6 +126,47 @@ def get(value):
     if isinstance(value, dict):
         return SparsityPlan.from_config(value)
     return SparsityPlan(value)
+
+
+def share_by_threshold(layers):
+    """Shares the layers' overall sparsity by one threshold on their scores.
+
+    The overall sparsity in use (the layers' `sparsity` variables, weighted
+    by their number of scores) is kept; each layer's `sparsity` becomes the
+    fraction of its shared scores (`UNetSwitcher.shared_scores`) at or below
+    the threshold that switches that fraction off all layers together. A
+    layer keeps at least one connection. It runs inside the training step.
+
+    Args:
+        layers: `SwitchedDense` layers with `UNetSwitcher`s that follow a
+            sparsity target.
+
+    Returns:
+        Each layer's scores (`SwitchedDense.compute_scores`), from which
+        `SwitchedDense.refresh_cached_gate` makes its gate.
+    """
+    scores, shared = [], []
+    for layer in layers:
+        kernel = ops.convert_to_tensor(layer.kernel)
+        scores.append(layer.compute_scores(kernel))
+        shared.append(ops.reshape(layer.switcher.shared_scores(kernel, scores[-1]), (-1,)))
+    sizes = [int(flat.shape[0]) for flat in shared]
+    # How many scores are switched off over all layers, kept exactly, so
+    # that repeated re-splits do not drift.
+    count = ops.cast(
+        ops.round(
+            sum(ops.cast(layer.switcher.sparsity, "float32") * size for layer, size in zip(layers, sizes))
+        ),
+        "int32",
+    )
+    ordered = ops.sort(ops.concatenate(shared))
+    threshold = ops.where(
+        count > 0, ops.take(ordered, ops.maximum(count - 1, 0)), ops.min(ordered) - 1.0
+    )
+    for layer, flat, size in zip(layers, shared, sizes):
+        share = ops.mean(ops.cast(flat <= threshold, "float32"))
+        layer.switcher.sparsity.assign(ops.minimum(share, 1.0 - 1.0 / size))
+    return scores
 
 
 def kernel_shapes(layers):

@@ -326,10 +326,14 @@ class UNetSwitcher(Switcher):
         scores = _norm(ops.conv(features, out_kernel, padding="same"), gamma, beta, self.epsilon)
         scores = scores[0, :, :, 0]
         if self.magnitude_prior:
-            scores = scores + _standardise(ops.abs(kernel), self.epsilon)
+            scores = scores + _standardise(self._prior(kernel), self.epsilon)
         if signal is not None:
             scores = scores + self.gradient_weight * signal
         return scores
+
+    def _prior(self, kernel):
+        """What the magnitude prior standardises: `|kernel|`."""
+        return ops.abs(kernel)
 
     def _gradient_signal(self, kernel, gate_gradient):
         """`-gate_gradient` at unit variance (zeros when not given)."""
@@ -339,11 +343,47 @@ class UNetSwitcher(Switcher):
         signal = signal / (ops.max(ops.abs(signal)) + 1e-30)
         return _standardise(signal, 1e-12)
 
-    def call(self, kernel, gate_gradient=None):
+    def scores(self, kernel, gate_gradient=None):
+        """The connections' scores, which the gate thresholds.
+
+        Args:
+            kernel: The 2-D kernel.
+            gate_gradient: As in `call`.
+
+        Returns:
+            A tensor of the kernel's shape (one row per block of inputs with
+            `block_size > 1`; one column for `NeuronSwitcher`), in the
+            layer's own units: with the magnitude prior, they start as the
+            standardised prior.
+        """
         signal = self._gradient_signal(kernel, gate_gradient) if self.gradient_input else None
         scores = self._scores(self._features(kernel, signal), kernel, signal)
         if self.block_size > 1:
             scores = _block_means(scores, self.block_size)
+        return scores
+
+    def shared_scores(self, kernel, scores):
+        """`scores` in the prior's own units, comparable between layers.
+
+        The standardisation of the prior is undone: a score becomes
+        `mean(prior) + std(prior) * score`. With the magnitude prior and
+        the network's part still at zero this is the prior itself (`|W|`,
+        or a row's norm), so one threshold over several layers starts as
+        class-blinded magnitude pruning.
+
+        Args:
+            kernel: The 2-D kernel.
+            scores: `scores(kernel)`.
+
+        Returns:
+            A tensor of the shape of `scores`.
+        """
+        prior = self._prior(kernel)
+        mean, variance = ops.moments(prior, axes=list(range(len(prior.shape))))
+        return mean + ops.sqrt(variance + self.epsilon) * scores
+
+    def gate_from_scores(self, scores, kernel_shape):
+        """Thresholds `scores` into the gate of a kernel of `kernel_shape`."""
         threshold = 0.0
         if self.target_sparsity is not None:
             threshold = ops.stop_gradient(ops.quantile(scores, self.sparsity))
@@ -359,8 +399,11 @@ class UNetSwitcher(Switcher):
                 kept = ops.maximum(ops.sum(ops.cast(gate > 0, gate.dtype)), 1.0)
                 gate = gate / ops.stop_gradient(ops.sum(gate) / kept)
         if self.block_size > 1:
-            gate = ops.repeat(gate, self.block_size, axis=0)[: kernel.shape[0]]
-        return ops.broadcast_to(gate, kernel.shape)
+            gate = ops.repeat(gate, self.block_size, axis=0)[: kernel_shape[0]]
+        return ops.broadcast_to(gate, kernel_shape)
+
+    def call(self, kernel, gate_gradient=None):
+        return self.gate_from_scores(self.scores(kernel, gate_gradient), kernel.shape)
 
     def get_config(self):
         config = super().get_config()
@@ -412,11 +455,14 @@ class NeuronSwitcher(UNetSwitcher):
         scores = _norm(ops.conv(rows, out_kernel), gamma, beta, self.epsilon)
         scores = scores[0, :, :, 0]  # (rows, 1)
         if self.magnitude_prior:
-            norms = ops.sqrt(ops.sum(ops.square(kernel), axis=1, keepdims=True))
-            scores = scores + _standardise(norms, self.epsilon)
+            scores = scores + _standardise(self._prior(kernel), self.epsilon)
         if signal is not None:
             scores = scores + self.gradient_weight * ops.mean(signal, axis=1, keepdims=True)
         return scores
+
+    def _prior(self, kernel):
+        """What the magnitude prior standardises: each row's L2 norm."""
+        return ops.sqrt(ops.sum(ops.square(kernel), axis=1, keepdims=True))
 
 
 def check_contract(switcher, kernel_shape):

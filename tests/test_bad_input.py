@@ -11,6 +11,7 @@ from keras_switcher import (
     SparsityRamp,
     SwitchedDense,
     SwitchedModel,
+    Switcher,
     UNetSwitcher,
     applications,
     cli,
@@ -78,6 +79,9 @@ CASES = [
     (lambda: SwitchedModel(*_layers_with_target(0.5), alternate=(5, 0), gate_cache_steps=2), ValueError, "alternate=(5, 0)"),
     (lambda: SwitchedModel(*_layers_with_target(0.5), concurrent_switcher_updates=2), ValueError, "concurrent_switcher_updates=2, gate_refresh_steps=None"),
     (lambda: SwitchedModel(*_layers_with_target(0.5, gradient_input=True)), ValueError, "gradient_input=True"),
+    (lambda: SwitchedModel(*_layers_with_target(0.5), sparsity_plan=SparsityPlan(0.5, "learned")), ValueError, "gate_refresh_steps=None"),
+    (lambda: SwitchedModel(*_layers_with_target(0.5, switcher=_QuantileSwitcher), gate_cache_steps=2,
+                           sparsity_plan=SparsityPlan(0.5, "learned")), ValueError, "_QuantileSwitcher, which has no `scores`"),
     (lambda: UNetSwitcher(gradient_input="yes"), ValueError, "gradient_input='yes'"),
     (lambda: tuner.SwitchedHyperModel("lenet300100", (8, 8, 1), search_space={"sparsity_allocation": "even"}), ValueError, "sparsity_allocation"),
     (lambda: SparsityRamp(end_epoch=5, frequency=0), ValueError, "frequency=0"),
@@ -103,9 +107,28 @@ CASES = [
 ]
 
 
-def _layers_with_target(target, **switcher_kwargs):
+class _QuantileSwitcher(Switcher):
+    """Follows a sparsity target by magnitude, with no scores to share."""
+
+    def __init__(self, target_sparsity=None, **kwargs):
+        super().__init__(**kwargs)
+        self.target_sparsity = target_sparsity
+
+    def build(self, kernel_shape):
+        self.sparsity = self.add_weight(
+            shape=(), initializer=keras.initializers.Constant(self.target_sparsity), trainable=False
+        )
+
+    def call(self, kernel):
+        magnitude = keras.ops.abs(kernel)
+        return keras.ops.cast(magnitude > keras.ops.quantile(magnitude, self.sparsity), kernel.dtype)
+
+
+def _layers_with_target(target, switcher=UNetSwitcher, **switcher_kwargs):
     inputs = keras.Input((4,))
-    switcher = UNetSwitcher(depth=1, target_sparsity=target, **switcher_kwargs)
+    if switcher is UNetSwitcher:
+        switcher_kwargs.setdefault("depth", 1)
+    switcher = switcher(target_sparsity=target, **switcher_kwargs)
     return inputs, SwitchedDense(2, switcher=switcher)(inputs)
 
 

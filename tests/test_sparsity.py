@@ -1,3 +1,4 @@
+import keras
 import numpy as np
 import pytest
 
@@ -120,3 +121,56 @@ def test_validation_sees_the_model_the_epoch_ends_with(switched):
     history = model.fit(x, y, batch_size=16, epochs=1, validation_data=(x, y), verbose=0, callbacks=[callback])
     assert np.isclose(sparsity(), 0.9, atol=0.002)
     assert history.history["val_loss"][-1] == pytest.approx(model.evaluate(x, y, verbose=0), rel=1e-6)
+
+
+def _learned_split_model(target=0.9, **model_kwargs):
+    switcher = UNetSwitcher(depth=1, base_channels=2, gate="binary", magnitude_prior=True)
+    return LeNet300100(switcher=switcher, target_sparsity=SparsityPlan(target, "learned"),
+                       input_shape=(8, 8, 1), gate_cache_steps=2, **model_kwargs)
+
+
+def test_learned_allocation_starts_as_one_threshold_on_the_magnitudes():
+    # A fresh switcher with the magnitude prior scores each connection by
+    # its magnitude, so one threshold on the shared scores is class-blinded
+    # magnitude pruning, and the overall count is kept exactly.
+    model = _learned_split_model(0.95)
+    model._gate_cache.refresh()
+    kernels = [np.abs(l.kernel.numpy()) for l in model.switched_layers]
+    everything = np.sort(np.concatenate([k.ravel() for k in kernels]))
+    largest_off = everything[round(0.95 * everything.size) - 1]
+    for layer, kernel in zip(model.switched_layers, kernels):
+        assert np.isclose(float(layer.switcher.sparsity.numpy()), (kernel <= largest_off).mean(), atol=1e-6)
+        assert np.array_equal(layer.cached_gate.numpy() > 0, kernel > largest_off)
+    assert report(model)["total"]["kept"] == everything.size - round(0.95 * everything.size)
+
+
+def test_learned_allocation_follows_the_switchers_scores():
+    # Raising one layer's scores (its switcher's output offset) moves
+    # budget to it, while the overall count stays.
+    model = _learned_split_model(0.9)
+    model._gate_cache.refresh()
+    before = [float(l.switcher.sparsity.numpy()) for l in model.switched_layers]
+    kept = report(model)["total"]["kept"]
+    _, _, beta = model.switched_layers[1].switcher._output_block
+    beta.assign(beta.numpy() + 1.0)
+    model._gate_cache.refresh()
+    after = [float(l.switcher.sparsity.numpy()) for l in model.switched_layers]
+    assert after[1] < before[1] and after[0] > before[0]
+    # Each switcher's own float32 quantile may keep one connection more or less.
+    assert abs(report(model)["total"]["kept"] - kept) <= len(after)
+
+
+def test_learned_allocation_keeps_its_split_through_training_and_the_ramp():
+    model = _learned_split_model(0.9, alternate=(1, 0), concurrent_switcher_updates=1)
+    model.compile(optimizer="adam", switcher_optimizer=keras.optimizers.Adam(0.5),
+                  loss="sparse_categorical_crossentropy")
+    x, y = np.random.rand(64, 8, 8, 1), np.arange(64) % 10
+    ramp = SparsityRamp(end_epoch=1)
+    model.fit(x, y, batch_size=16, epochs=3, verbose=0, callbacks=[ramp])
+    split = [float(l.switcher.sparsity.numpy()) for l in model.switched_layers]
+    kernels = [np.abs(l.kernel.numpy()) for l in model.switched_layers]
+    shares = model.sparsity_plan.magnitude_shares(kernels, 0.9)
+    assert not np.allclose(split, shares, atol=1e-4)  # The switchers moved it.
+    ramp.on_train_batch_begin(0)  # Past the ramp, the overall holds: the split stays.
+    assert np.allclose([float(l.switcher.sparsity.numpy()) for l in model.switched_layers], split)
+    assert np.isclose(report(model)["total"]["sparsity"], 0.9, atol=1e-4)
