@@ -110,7 +110,9 @@ def run(method, target, seed, data, args, setting="recommended"):
     row = {"method": method, "target": target, "seed": seed, "test_accuracy": float(accuracy),
            "seconds_per_epoch": timer.steady_seconds()}
     if switched:
-        row["sparsity"] = report(model)["total"]["sparsity"]
+        counted = report(model)
+        row["sparsity"] = counted["total"]["sparsity"]
+        row["layer_sparsity"] = [layer["sparsity"] for layer in counted["layers"]]
         row["switcher_updates"] = int(model.switcher_optimizer.iterations.numpy())
         row["magnitude_overlap"] = magnitude_overlap(model)
     else:

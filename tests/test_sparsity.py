@@ -174,3 +174,19 @@ def test_learned_allocation_keeps_its_split_through_training_and_the_ramp():
     ramp.on_train_batch_begin(0)  # Past the ramp, the overall holds: the split stays.
     assert np.allclose([float(l.switcher.sparsity.numpy()) for l in model.switched_layers], split)
     assert np.isclose(report(model)["total"]["sparsity"], 0.9, atol=1e-4)
+
+
+def test_learned_allocation_survives_saving(tmp_path):
+    model = _learned_split_model(0.9)
+    model.compile(optimizer="adam", switcher_optimizer="adam", loss="sparse_categorical_crossentropy")
+    _, _, beta = model.switched_layers[1].switcher._output_block
+    beta.assign(beta.numpy() + 1.0)
+    model._gate_cache.refresh()
+    path = str(tmp_path / "learned.keras")
+    model.save(path)
+    loaded = keras.saving.load_model(path)
+    assert loaded.sparsity_plan == SparsityPlan(0.9, "learned")
+    assert loaded._gate_cache.shared_threshold
+    for original, copy in zip(model.switched_layers, loaded.switched_layers):
+        assert float(copy.switcher.sparsity.numpy()) == float(original.switcher.sparsity.numpy())
+        assert np.array_equal(copy.mask().numpy(), original.mask().numpy())
