@@ -40,6 +40,7 @@ SOURCES = [
     "switcher_ablation_lenet5_seed1",
     "switcher_ablation_lenet5_seed2",
     "switcher_ablation_learned_split_99",
+    "switcher_ablation_learned_split_99_seeds12",
     "switcher_ablation_100_epochs_99",
 ]
 MODELS = {"lenet300100": "LeNet-300-100", "lenet5": "LeNet-5-Caffe"}
