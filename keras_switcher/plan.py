@@ -133,9 +133,9 @@ def share_by_threshold(layers):
 
     The overall sparsity in use (the layers' `sparsity` variables, weighted
     by their number of scores) is kept; each layer's `sparsity` becomes the
-    fraction of its shared scores (`UNetSwitcher.shared_scores`) at or below
-    the threshold that switches that fraction off all layers together. A
-    layer keeps at least one connection. It runs inside the training step.
+    fraction of its shared scores (`UNetSwitcher.shared_scores`) among the
+    lowest of all layers' scores together, that many of them. A layer keeps
+    at least one connection. It runs inside the training step.
 
     Args:
         layers: `SwitchedDense` layers with `UNetSwitcher`s that follow a
@@ -159,13 +159,14 @@ def share_by_threshold(layers):
         ),
         "int32",
     )
-    ordered = ops.sort(ops.concatenate(shared))
-    threshold = ops.where(
-        count > 0, ops.take(ordered, ops.maximum(count - 1, 0)), ops.min(ordered) - 1.0
-    )
-    for layer, flat, size in zip(layers, shared, sizes):
-        share = ops.mean(ops.cast(flat <= threshold, "float32"))
+    # The `count` lowest scores are switched off, ties broken by position.
+    ranks = ops.argsort(ops.argsort(ops.concatenate(shared)))
+    off = ops.cast(ranks < count, "float32")
+    start = 0
+    for layer, size in zip(layers, sizes):
+        share = ops.mean(off[start : start + size])
         layer.switcher.sparsity.assign(ops.minimum(share, 1.0 - 1.0 / size))
+        start += size
     return scores
 
 
