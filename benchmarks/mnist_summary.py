@@ -152,14 +152,14 @@ def table(rows, model):
             + ", ".join(map(str, updates)) + " |"
         )
     dense = [
-        f"{method}: {cell(group(rows, model, method, 0.0))}"
+        f"{method.capitalize()}: {cell(group(rows, model, method, 0.0))}"
         for method in dict.fromkeys(r["method"] for r in rows if r["model"] == model and r["target"] == 0.0)
     ]
     lines += [
         "| issue 14's goal (published) | " + " | ".join(
             f"{goals[t]:.1%}" if t in goals else "" for t in targets) + " | <= 2x | |",
         "",
-        f"{'; '.join(dense).capitalize()}. Mean of the seeds measured (n) of the final-epoch test "
+        f"{'; '.join(dense)}. Mean of the seeds measured (n) of the final-epoch test "
         "accuracy on the 10,000 test images; 20 epochs unless the method says otherwise.",
         "",
     ]
