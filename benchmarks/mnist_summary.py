@@ -42,6 +42,7 @@ SOURCES = [
     "switcher_ablation_learned_split_99",
     "switcher_ablation_learned_split_99_seeds12",
     "switcher_ablation_100_epochs_99",
+    "switcher_ablation_100_epochs_99_gmp_seeds12",
 ]
 MODELS = {"lenet300100": "LeNet-300-100", "lenet5": "LeNet-5-Caffe"}
 # Issue 14's goals: published final-epoch accuracies to reach, by model and target.
