@@ -227,11 +227,11 @@ class SwitchedDense(keras.layers.Layer):
         Returns:
             The non-negative gate, of the kernel's shape and dtype.
         """
-        if self.reads_gate_gradient:
-            average = ops.convert_to_tensor(self.gate_gradient_average)
-            gate = self.switcher(kernel, gate_gradient=ops.cast(average, kernel.dtype))
-        else:
+        gate_gradient = self._gate_gradient_input(kernel)
+        if gate_gradient is None:
             gate = self.switcher(kernel)
+        else:
+            gate = self.switcher(kernel, gate_gradient=gate_gradient)
         if tuple(gate.shape) != tuple(kernel.shape):
             raise ValueError(
                 f"The switcher of layer '{self.name}' must return a gate of "
@@ -250,10 +250,13 @@ class SwitchedDense(keras.layers.Layer):
         Returns:
             The scores its gate thresholds.
         """
-        gate_gradient = None
-        if self.reads_gate_gradient:
-            gate_gradient = ops.cast(ops.convert_to_tensor(self.gate_gradient_average), kernel.dtype)
-        return self.switcher.scores(kernel, gate_gradient=gate_gradient)
+        return self.switcher.scores(kernel, gate_gradient=self._gate_gradient_input(kernel))
+
+    def _gate_gradient_input(self, kernel):
+        """The running gate gradient a reading switcher takes, else `None`."""
+        if not self.reads_gate_gradient:
+            return None
+        return ops.cast(ops.convert_to_tensor(self.gate_gradient_average), kernel.dtype)
 
     def refresh_cached_gate(self, scores=None):
         """Stores the switcher's gate of the current kernel in `cached_gate`.

@@ -159,9 +159,13 @@ def share_by_threshold(layers):
         ),
         "int32",
     )
-    # The `count` lowest scores are switched off, ties broken by position.
-    ranks = ops.argsort(ops.argsort(ops.concatenate(shared)))
-    off = ops.cast(ranks < count, "float32")
+    # The `count` lowest scores are switched off, ties broken by position:
+    # one sort, its first `count` places scattered back to the scores.
+    order = ops.argsort(ops.concatenate(shared))
+    total = sum(sizes)
+    off = ops.scatter(
+        ops.expand_dims(order, -1), ops.cast(ops.arange(total) < count, "float32"), (total,)
+    )
     start = 0
     for layer, size in zip(layers, sizes):
         share = ops.mean(off[start : start + size])
