@@ -1,7 +1,7 @@
-"""Side by side on full MNIST with LeNet-300-100: the switcher against its peers.
+"""Side by side on full MNIST: the switcher against its peers.
 
 Every run uses the same data, epochs, batch size, task optimiser (Adam 1e-3,
-x0.1 at 50% and 75% of the epochs) and sparsity schedule (cubic ramp from 0
+or `--task-optimizer momentum`, x0.1 at 50% and 75% of the epochs) and sparsity schedule (cubic ramp from 0
 to the target over the first half of the epochs, then training with the
 structure held):
 
@@ -11,8 +11,9 @@ structure held):
   smallest target;
 - `magnitude class-blinded` / `class-uniform`: gradual magnitude pruning of
   `keras_switcher.baselines` (Stier et al.), masks fixed after the ramp;
-- `tfmot prune_low_magnitude`: polynomial schedule, in its own process on
-  `tf_keras` (`benchmarks/tfmot_peer.py`), timed against its own dense run;
+- `tfmot prune_low_magnitude`: polynomial schedule on the `Dense` layers, in
+  its own process on `tf_keras` (`benchmarks/tfmot_peer.py`), timed against
+  its own dense run;
 - `switcher (paper)`: read from `results/mnist_lenet300100.json` when
   `benchmarks/mnist_lenet300100.py` has been run (its own budget and
   optimiser: SGD 0.1).
@@ -21,8 +22,12 @@ Accuracy is measured on the 10,000 test images, sparsity counted from the
 weights (zeros or switched-off gates), time as seconds per epoch against the
 dense run of the same process. Writes `results/NAME.json`, `.md` and
 `NAME_accuracy_vs_sparsity.png` (`--name`, default `mnist_peers`).
+`--model lenet5` runs LeNet-5-Caffe, whose fully connected layers are pruned
+(its convolutions stay dense); `--magnitude` picks the magnitude methods.
 
     python benchmarks/mnist_peers.py --epochs 20 --batch-size 128
+    python benchmarks/mnist_peers.py --model lenet5 --targets 0.95 0.98 0.99 \
+        --skip-switcher --magnitude uniform --name mnist_peers_lenet5_seed0
 """
 
 import argparse
@@ -34,8 +39,6 @@ import sys
 import keras
 
 from keras_switcher import NeuronSwitcher, baselines, datasets, report, training
-from keras_switcher.applications import LeNet300100
-
 from _common import RESULTS, SHARED_DATA, EpochTimer, machine, write_results
 
 
@@ -47,20 +50,20 @@ def fit(model, data, args, callbacks):
     return accuracy, timer.steady_seconds()
 
 
-def dense_model():
-    model = LeNet300100(switched=False)
-    model.compile(
-        optimizer=keras.optimizers.Adam(1e-3),
-        loss="sparse_categorical_crossentropy",
-        metrics=["accuracy"],
+MODEL_NAMES = {"lenet300100": "LeNet-300-100", "lenet5": "LeNet-5-Caffe"}
+
+
+def dense_model(args):
+    return training.build_model(
+        args.model, (28, 28, 1), args.epochs, setting="recommended", switched=False,
+        task_optimizer=args.task_optimizer,
     )
-    return model
 
 
 def switcher_run(data, args, target, switcher=None):
     model = training.build_model(
-        "lenet300100", (28, 28, 1), args.epochs, setting="recommended",
-        target_sparsity=target, switcher=switcher,
+        args.model, (28, 28, 1), args.epochs, setting="recommended",
+        target_sparsity=target, switcher=switcher, task_optimizer=args.task_optimizer,
     )
     callbacks = training.training_callbacks("recommended", args.epochs)
     accuracy, seconds = fit(model, data, args, callbacks)
@@ -68,7 +71,7 @@ def switcher_run(data, args, target, switcher=None):
 
 
 def magnitude_run(data, args, target, method):
-    model = dense_model()
+    model = dense_model(args)
     pruning = baselines.GradualMagnitudePruning(
         target, end_epoch=max(args.epochs // 2, 1), method=method, frequency=100
     )
@@ -79,9 +82,10 @@ def magnitude_run(data, args, target, method):
 def tfmot_runs(args):
     command = [
         sys.executable, os.path.join(os.path.dirname(__file__), "tfmot_peer.py"),
-        "--data-dir", args.data_dir, "--epochs", str(args.epochs),
+        "--model", args.model, "--data-dir", args.data_dir, "--epochs", str(args.epochs),
         "--batch-size", str(args.batch_size), "--seed", str(args.seed),
         "--sparsities", *map(str, args.targets),
+        "--task-optimizer", args.task_optimizer or "adam",
     ]
     env = {**os.environ, "TF_USE_LEGACY_KERAS": "1", "TF_CPP_MIN_LOG_LEVEL": "3"}
     try:
@@ -92,7 +96,7 @@ def tfmot_runs(args):
     return json.loads(output.strip().splitlines()[-1])
 
 
-def plot(rows, path):
+def plot(rows, path, title):
     import matplotlib
 
     matplotlib.use("Agg")
@@ -106,7 +110,7 @@ def plot(rows, path):
     axis.axhline(100 * dense["test_accuracy"], color="gray", linestyle="--", label="dense")
     axis.set_xlabel("sparsity of the fully connected layers (%)")
     axis.set_ylabel("MNIST test accuracy (%)")
-    axis.set_title("LeNet-300-100, same epochs and batch size")
+    axis.set_title(f"{title}, same epochs and batch size")
     axis.grid(alpha=0.3)
     axis.legend(fontsize=8)
     figure.tight_layout()
@@ -115,6 +119,7 @@ def plot(rows, path):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", default="lenet300100", choices=sorted(MODEL_NAMES))
     parser.add_argument("--data-dir", default=os.path.join(SHARED_DATA, "mnist"))
     parser.add_argument("--epochs", type=int, default=20)
     parser.add_argument("--batch-size", type=int, default=128)
@@ -122,6 +127,10 @@ def main():
     parser.add_argument("--skip-tfmot", action="store_true")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--name", default="mnist_peers", help="results file name")
+    parser.add_argument("--task-optimizer", default=None, choices=sorted(training.TASK_OPTIMIZERS),
+                        help="task optimiser of every run; default: Adam 1e-3")
+    parser.add_argument("--magnitude", nargs="*", default=["blinded", "uniform"],
+                        choices=["blinded", "uniform"], help="magnitude pruning methods to run")
     parser.add_argument("--skip-neuron", action="store_true")
     parser.add_argument("--skip-switcher", action="store_true",
                         help="only the peers (the switcher's own runs are in switcher_ablation.py)")
@@ -143,13 +152,13 @@ def main():
         print(json.dumps(rows[-1]), flush=True)
 
     keras.utils.set_random_seed(args.seed)
-    dense_accuracy, dense_seconds = fit(dense_model(), data, args, [training.decay(args.epochs)])
+    dense_accuracy, dense_seconds = fit(dense_model(args), data, args, [training.decay(args.epochs)])
     record("dense", 0.0, (dense_accuracy, 0.0, dense_seconds), dense_seconds)
     for target in args.targets:
         if not args.skip_switcher:
             keras.utils.set_random_seed(args.seed)
             record("switcher (recommended)", target, switcher_run(data, args, target), dense_seconds)
-        for method in ("blinded", "uniform"):
+        for method in args.magnitude:
             keras.utils.set_random_seed(args.seed)
             record(f"magnitude class-{method}", target, magnitude_run(data, args, target, method), dense_seconds)
     if not (args.skip_neuron or args.skip_switcher):
@@ -170,13 +179,13 @@ def main():
             })
     paper_file = os.path.join(RESULTS, "mnist_lenet300100.json")
     paper = None
-    if os.path.exists(paper_file):
+    if args.model == "lenet300100" and os.path.exists(paper_file):
         with open(paper_file) as file:
             paper = json.load(file)
 
     lines = [
-        f"LeNet-300-100 on full MNIST (60k/10k), {args.epochs} epochs, batch {args.batch_size}, "
-        f"Adam 1e-3 x0.1 at 50%/75%, sparsity ramped over the first half; CPU "
+        f"{MODEL_NAMES[args.model]} on full MNIST (60k/10k), {args.epochs} epochs, batch {args.batch_size}, "
+        f"task optimiser {args.task_optimizer or 'adam'} x0.1 at 50%/75%, sparsity ramped over the first half; CPU "
         f"({machine()['cpus']} cores). Time ratios against the dense run of the same process "
         "(tfmot: against its own tf_keras dense run).",
         "",
@@ -197,7 +206,7 @@ def main():
             f"{switched['test_accuracy']:.2%}, FC sparsity {switched['sparsity']['total']['sparsity']:.2%}, "
             f"{switched['seconds_per_epoch']:.1f} s/epoch, {switched['time_ratio_to_dense']:.1f}x dense.",
         ]
-    plot(rows, os.path.join(RESULTS, f"{args.name}_accuracy_vs_sparsity.png"))
+    plot(rows, os.path.join(RESULTS, f"{args.name}_accuracy_vs_sparsity.png"), MODEL_NAMES[args.model])
     write_results(args.name, {"args": vars(args), "machine": machine(), "rows": rows,
                                   "paper": paper}, "\n".join(lines) + "\n")
 

@@ -27,8 +27,9 @@ counted from the gates or zeros. Writes `results/NAME.json` and `.md`.
 Seeds run in separate commands are put in one table with
 `--combine NAME_A NAME_B --name NAME`. `--every K`,
 `--switcher-learning-rate` and `--allocation` change the switched runs'
-settings (their rows name the change), and `--methods` runs only some of the methods, so a
-variant can be set beside rows measured before:
+settings (their rows name the change), `--task-optimizer` changes every
+run's task optimiser (the summary names it), and `--methods` runs only some
+of the methods, so a variant can be set beside rows measured before:
 
     python benchmarks/switcher_ablation.py --settings concurrent --targets 0.99 \
         --seeds 0 1 2 --every 50 --switcher-learning-rate 5e-3 --methods trained
@@ -93,8 +94,8 @@ def run(method, target, seed, data, args, setting="recommended"):
             allocation=args.allocation,
         )
     model = training.build_model(
-        args.model, (28, 28, 1), args.epochs, setting=setting,
-        switched=switched, target_sparsity=target if switched else None, **changes,
+        args.model, (28, 28, 1), args.epochs, setting=setting, switched=switched,
+        target_sparsity=target if switched else None, task_optimizer=args.task_optimizer, **changes,
     )
     callbacks = [training.decay(args.epochs)]
     if switched:
@@ -122,8 +123,10 @@ def run(method, target, seed, data, args, setting="recommended"):
 
 
 def table(rows, args):
+    optimizer = args.task_optimizer or "the setting's"
     lines = [
-        f"# Switcher ablation: {MODEL_NAMES[args.model]}, full MNIST, {args.epochs} epochs, batch {args.batch_size}",
+        f"# Switcher ablation: {MODEL_NAMES[args.model]}, full MNIST, {args.epochs} epochs, "
+        f"batch {args.batch_size}, task optimiser: {optimizer}",
         "",
         "Final-epoch test accuracy (10,000 images), mean over seeds "
         f"{', '.join(map(str, args.seeds))} (each seed in brackets); CPU. Overlap: share of kept "
@@ -164,6 +167,9 @@ def main():
                         help="default: the setting's")
     parser.add_argument("--allocation", default=None, choices=ALLOCATIONS,
                         help="how the switched runs share the sparsity among layers; default: the setting's")
+    parser.add_argument("--task-optimizer", default=None, choices=sorted(training.TASK_OPTIMIZERS),
+                        help="task optimiser of every run (momentum: the published results' "
+                        "SGD 0.1 with Nesterov momentum and weight decay); default: the setting's")
     parser.add_argument("--methods", nargs="+", default=["trained", "frozen", "magnitude"],
                         choices=["trained", "frozen", "magnitude"],
                         help="which methods to run beside the dense baseline")
@@ -180,6 +186,7 @@ def main():
         args.seeds = sorted({row["seed"] for row in rows})
         args.epochs, args.batch_size = earlier["args"]["epochs"], earlier["args"]["batch_size"]
         args.model = earlier["args"].get("model", "lenet300100")
+        args.task_optimizer = earlier["args"].get("task_optimizer")
         write_results(args.name, {"machine": machine(), "args": vars(args), "rows": rows}, table(rows, args))
         return
     data = load(args)

@@ -1,14 +1,15 @@
-"""TensorFlow Model Optimization Toolkit peer: `prune_low_magnitude` on LeNet-300-100.
+"""TensorFlow Model Optimization Toolkit peer: `prune_low_magnitude` on a LeNet.
 
 tfmot runs only on `tf_keras` (Keras 2), so this script runs in its own
 process with `TF_USE_LEGACY_KERAS=1` and never imports Keras 3 or
 keras_switcher. It reads MNIST's IDX files itself, trains a dense model and
-pruned models (polynomial schedule from 0 to each target over the first
-`--prune-fraction` of the steps, then training with the masks fixed), and
+models whose `Dense` layers are pruned (polynomial schedule from 0 to each
+target over the first `--prune-fraction` of the steps, then training with
+the masks fixed; LeNet-5-Caffe's convolutions stay dense), and
 prints one JSON line with test accuracy, sparsity counted from the
 weights and seconds per epoch against its own dense run.
 
-    TF_USE_LEGACY_KERAS=1 python benchmarks/tfmot_peer.py --data-dir DIR
+    TF_USE_LEGACY_KERAS=1 python benchmarks/tfmot_peer.py --data-dir DIR --model lenet5
 """
 
 import argparse
@@ -47,6 +48,39 @@ def lenet300100():
     )
 
 
+def lenet5():
+    return tf_keras.Sequential(
+        [
+            tf_keras.layers.Conv2D(20, 5, input_shape=(28, 28, 1)),
+            tf_keras.layers.MaxPooling2D(2),
+            tf_keras.layers.Conv2D(50, 5),
+            tf_keras.layers.MaxPooling2D(2),
+            tf_keras.layers.Flatten(),
+            tf_keras.layers.Dense(500, activation="relu"),
+            tf_keras.layers.Dense(10, activation="softmax"),
+        ]
+    )
+
+
+BUILDERS = {"lenet300100": lenet300100, "lenet5": lenet5}
+# The task optimisers of keras_switcher.training.TASK_OPTIMIZERS, in tf_keras.
+OPTIMIZERS = {
+    "adam": lambda: tf_keras.optimizers.Adam(1e-3),
+    "momentum": lambda: tf_keras.optimizers.SGD(0.1, momentum=0.9, nesterov=True, weight_decay=5e-4),
+}
+
+
+def prune_dense_layers(model, schedule):
+    """`model` with `prune_low_magnitude` around each `Dense` layer."""
+
+    def wrap(layer):
+        if isinstance(layer, tf_keras.layers.Dense):
+            return tfmot.sparsity.keras.prune_low_magnitude(layer, pruning_schedule=schedule)
+        return layer.__class__.from_config(layer.get_config())
+
+    return tf_keras.models.clone_model(model, clone_function=wrap)
+
+
 def run(model, data, args, callbacks):
     (x, y), (x_test, y_test) = data
     milestones = {round(0.5 * args.epochs), round(0.75 * args.epochs)}
@@ -55,7 +89,7 @@ def run(model, data, args, callbacks):
     )
     timer = EpochTimer()
     model.compile(
-        optimizer=tf_keras.optimizers.Adam(1e-3),
+        optimizer=OPTIMIZERS[args.task_optimizer](),
         loss="sparse_categorical_crossentropy",
         metrics=["accuracy"],
     )
@@ -68,6 +102,8 @@ def run(model, data, args, callbacks):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir", required=True)
+    parser.add_argument("--model", default="lenet300100", choices=sorted(BUILDERS))
+    parser.add_argument("--task-optimizer", default="adam", choices=sorted(OPTIMIZERS))
     parser.add_argument("--epochs", type=int, default=20)
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--sparsities", type=float, nargs="+", default=[0.9, 0.95, 0.98])
@@ -75,9 +111,10 @@ def main():
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     data = load(args.data_dir, "train"), load(args.data_dir, "t10k")
+    build = BUILDERS[args.model]
 
     tf_keras.utils.set_random_seed(args.seed)
-    dense_accuracy, dense_seconds = run(lenet300100(), data, args, [])
+    dense_accuracy, dense_seconds = run(build(), data, args, [])
     results = {"dense": {"test_accuracy": dense_accuracy, "seconds_per_epoch": dense_seconds}}
     steps = int(np.ceil(len(data[0][0]) / args.batch_size)) * args.epochs
     for target in args.sparsities:
@@ -89,10 +126,10 @@ def main():
             end_step=int(args.prune_fraction * steps),
             frequency=100,
         )
-        model = tfmot.sparsity.keras.prune_low_magnitude(lenet300100(), pruning_schedule=schedule)
+        model = prune_dense_layers(build(), schedule)
         accuracy, seconds = run(model, data, args, [tfmot.sparsity.keras.UpdatePruningStep()])
         stripped = tfmot.sparsity.keras.strip_pruning(model)
-        kernels = [layer.kernel.numpy() for layer in stripped.layers if hasattr(layer, "kernel")]
+        kernels = [layer.kernel.numpy() for layer in stripped.layers if isinstance(layer, tf_keras.layers.Dense)]
         kept = sum(int(np.count_nonzero(k)) for k in kernels)
         results[f"tfmot_{target}"] = {
             "target": target,

@@ -109,6 +109,13 @@ def _parser():
         help="also train the plain model and magnitude pruning on the same data, "
         "for comparison (--no-compare on large datasets)",
     )
+    train.add_argument(
+        "--task-optimizer",
+        choices=sorted(training.TASK_OPTIMIZERS),
+        default=None,
+        help="task optimiser (momentum: SGD 0.1, Nesterov momentum 0.9, weight decay 5e-4; "
+        "default: the setting's)",
+    )
     train.add_argument("--lr", type=_positive_float, default=None, help="task learning rate")
     train.add_argument("--switcher-lr", type=_positive_float, default=None)
     train.add_argument(
@@ -286,6 +293,7 @@ def train(args):
         switcher=switcher,
         learning_rate=args.lr,
         switcher_learning_rate=args.switcher_lr,
+        task_optimizer=args.task_optimizer,
     )
     timer = comparison.EpochTimer()
     history = model.fit(
@@ -319,7 +327,7 @@ def train(args):
         rows += comparison.baseline_runs(
             args.model, input_shape, classes, args.setting, args.epochs, train_data, images, labels,
             sparsity=rows[0]["sparsity"], validation_data=validation, decay_at=args.decay_at,
-            learning_rate=args.lr,
+            learning_rate=args.lr, task_optimizer=args.task_optimizer,
         )
         print(f"\nThe same model, data and epochs ({len(labels):,} test images):\n")
         print(comparison.format_comparison(rows))

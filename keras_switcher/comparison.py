@@ -55,6 +55,7 @@ def baseline_runs(
     validation_data=None,
     decay_at=(0.5, 0.75),
     learning_rate=None,
+    task_optimizer=None,
 ):
     """Trains the plain model and class-blinded magnitude pruning.
 
@@ -73,6 +74,8 @@ def baseline_runs(
         validation_data: Optional validation data, as for `fit`.
         decay_at: Fractions of the epochs at which the rate drops tenfold.
         learning_rate: Task learning rate; `None` keeps the setting's.
+        task_optimizer: A key of `keras_switcher.training.TASK_OPTIMIZERS`;
+            `None` keeps the setting's optimiser.
 
     Returns:
         Two dicts, `"dense"` then `"magnitude (class-blinded)"`, each with
@@ -84,7 +87,7 @@ def baseline_runs(
     for method in ("dense", "magnitude (class-blinded)"):
         model = training.build_model(
             builder_name, input_shape, epochs, classes=classes, setting=setting,
-            switched=False, learning_rate=learning_rate,
+            switched=False, learning_rate=learning_rate, task_optimizer=task_optimizer,
         )
         timer = EpochTimer()
         callbacks = [training.decay(epochs, decay_at), timer]

@@ -20,6 +20,35 @@ BUILDERS = {
 }
 
 
+def momentum_sgd(learning_rate):
+    """SGD with Nesterov momentum 0.9 and weight decay 5e-4.
+
+    The task optimiser of the published sparse-training results on MNIST
+    (sparse momentum, dynamic sparse reparameterisation: learning rate 0.1,
+    batch 100). Keras applies the decay decoupled from the gradient.
+
+    Args:
+        learning_rate: A float or a `LearningRateSchedule`.
+
+    Returns:
+        A `keras.optimizers.SGD`.
+
+    Example:
+
+    >>> optimizer = momentum_sgd(0.1)
+    >>> optimizer.nesterov
+    True
+    """
+    return keras.optimizers.SGD(learning_rate, momentum=0.9, nesterov=True, weight_decay=5e-4)
+
+
+# Task optimisers a run can choose instead of its setting's: (factory, default learning rate).
+TASK_OPTIMIZERS = {
+    "adam": (keras.optimizers.Adam, 1e-3),
+    "momentum": (momentum_sgd, 0.1),
+}
+
+
 @dataclasses.dataclass(frozen=True)
 class Setting:
     """How to build and train a switched model.
@@ -28,7 +57,7 @@ class Setting:
         description: One line for help texts and result tables.
         kernel_initializer: Factory of the fully connected kernels' initializer.
         use_bias: Whether the fully connected layers have biases.
-        optimizer: Optimiser class of the task weights.
+        optimizer: Factory of the task optimiser, called with the learning rate.
         switcher_optimizer: Optimiser class of the switchers.
         learning_rate: Default task learning rate.
         switcher_learning_rate: Default switcher learning rate.
@@ -161,6 +190,7 @@ def build_model(
     alternate=None,
     concurrent_switcher_updates=None,
     warmup_epochs=0,
+    task_optimizer=None,
 ):
     """Builds and compiles a model of `keras_switcher.applications`.
 
@@ -186,6 +216,8 @@ def build_model(
             from the task steps' gate gradients (see `SwitchedModel`);
             `None` keeps the setting's.
         warmup_epochs: Dense warm-up epochs.
+        task_optimizer: A key of `TASK_OPTIMIZERS` (its default learning
+            rate comes with it); `None` keeps the setting's optimiser.
 
     Returns:
         A compiled model, with the cross-entropy loss and accuracy metric.
@@ -196,6 +228,15 @@ def build_model(
             f"{sorted(BUILDERS)}. Received: model={builder_name!r}"
         )
     chosen = _setting(setting)
+    optimizer, default_rate = chosen.optimizer, chosen.learning_rate
+    if task_optimizer is not None:
+        if task_optimizer not in TASK_OPTIMIZERS:
+            raise ValueError(
+                "Received an invalid value for `task_optimizer`, expected None "
+                f"(the setting's) or one of {sorted(TASK_OPTIMIZERS)}. "
+                f"Received: task_optimizer={task_optimizer!r}"
+            )
+        optimizer, default_rate = TASK_OPTIMIZERS[task_optimizer]
     model_kwargs = {}
     if switched:
         freeze = freeze_epoch(setting, epochs, warmup_epochs)
@@ -221,7 +262,7 @@ def build_model(
         **model_kwargs,
     )
     compile_args = dict(
-        optimizer=chosen.optimizer(_rate("learning_rate", learning_rate, chosen.learning_rate)),
+        optimizer=optimizer(_rate("learning_rate", learning_rate, default_rate)),
         loss="sparse_categorical_crossentropy",
         metrics=["accuracy"],
     )

@@ -28,7 +28,23 @@ def test_plain_model_for_comparison():
     assert not isinstance(model, SwitchedModel)
 
 
-@pytest.mark.parametrize("kwargs, message", [({"setting": "fast"}, "setting='fast'"), ({"builder_name": "resnet"}, "model='resnet'")])
+def test_task_optimizer_replaces_the_settings_for_every_model():
+    switched = training.build_model("lenet300100", (8, 8, 1), epochs=2, setting="recommended", task_optimizer="momentum")
+    plain = training.build_model("lenet300100", (8, 8, 1), epochs=2, setting="recommended", switched=False,
+                                 task_optimizer="momentum", learning_rate=0.05)
+    for model, rate in ((switched, 0.1), (plain, 0.05)):
+        config = model.optimizer.get_config()
+        assert type(model.optimizer).__name__ == "SGD"
+        assert (config["momentum"], config["nesterov"], config["weight_decay"]) == (0.9, True, 5e-4)
+        assert config["learning_rate"] == pytest.approx(rate)
+    assert type(switched.switcher_optimizer).__name__ == "Adam"
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"setting": "fast"}, "setting='fast'"),
+    ({"builder_name": "resnet"}, "model='resnet'"),
+    ({"task_optimizer": "rmsprop"}, "task_optimizer='rmsprop'"),
+])
 def test_unknown_names_are_errors(kwargs, message):
     args = {"builder_name": "lenet300100", "input_shape": (8, 8, 1), "epochs": 2, **kwargs}
     with pytest.raises(ValueError, match=message):
