@@ -128,20 +128,16 @@ def build(head, args):
     """A compiled model for one head."""
     switched = head.startswith("switched")
     setting = "paper" if head == "switched-paper" else "recommended"
-    model = training.build_model(
+    return training.build_model(
         args.backbone,
         (32, 32, 3),
         args.epochs,
         setting=setting,
         switched=switched,
         target_sparsity=args.target_sparsity if head == "switched-recommended" else None,
+        task_optimizer="momentum",
+        learning_rate=args.peak_lr,
     )
-    optimizer = keras.optimizers.SGD(args.peak_lr, momentum=0.9, nesterov=True, weight_decay=5e-4)
-    compile_args = dict(loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-    if switched:
-        compile_args["switcher_optimizer"] = model.switcher_optimizer
-    model.compile(optimizer=optimizer, **compile_args)
-    return model
 
 
 def head_sparsity(model):
