@@ -10,8 +10,9 @@ mean final-epoch test accuracy over the seeds measured at each sparsity:
   and tfmot's `prune_low_magnitude`, on either model;
 - `pquant_peer*.json` (`pquant_peer.py`'s output): PQuantML's PDP.
 
-A method measured in more than one file at the same model, target and seed
-keeps the row of the first file listed in `--sources`. Time is each run's
+One table per model and task optimiser (with batch size). A method
+measured in more than one file at the same model, optimiser, target and
+seed keeps the row of the first file listed in `--sources`. Time is each run's
 seconds per epoch over the dense run of its own process. Writes
 `results/NAME.json`, `.md` and `NAME_accuracy_vs_sparsity.png`.
 
@@ -30,7 +31,6 @@ SOURCES = [
     "switcher_ablation",
     "switcher_ablation_concurrent",
     "switcher_ablation_concurrent_95",
-    "switcher_ablation_concurrent_95_frozen",
     "switcher_ablation_k50_lr5e-3",
     "switcher_ablation_lr3e-3",
     "mnist_peers_only_seed0",
@@ -40,9 +40,11 @@ SOURCES = [
     "switcher_ablation_lenet5",
     "switcher_ablation_lenet5_seed1",
     "switcher_ablation_lenet5_seed2",
-    "switcher_ablation_lenet5_95",
-    "switcher_ablation_lenet5_98_seed2",
-    "mnist_peers_lenet5_seed0",
+    "switcher_ablation_momentum",
+    "mnist_peers_momentum_seed0",
+    "mnist_peers_momentum_seed1",
+    "mnist_peers_momentum_seed2",
+    "switcher_ablation_lenet5_momentum",
     "switcher_ablation_learned_split_99",
     "switcher_ablation_learned_split_99_seeds12",
     "switcher_ablation_100_epochs_99",
@@ -60,24 +62,27 @@ GOALS = {
 RENAMED = {"switcher frozen at init": "switcher (recommended) frozen at init"}
 
 
+# The task optimisers of the results files; files written before the choice existed used Adam.
+RECIPES = {
+    "adam": "Adam 1e-3",
+    "momentum": "SGD 0.1, Nesterov momentum 0.9, weight decay 5e-4",
+}
+
+
 def recipe(args):
-    """The label suffix of runs whose budget or task optimiser differs from the table's."""
-    changes = []
-    if args["epochs"] != 20:
-        changes.append(f"{args['epochs']} epochs")
-    if args.get("task_optimizer"):
-        changes.append(f"{args['task_optimizer']}, batch {args['batch_size']}")
-    return f" [{'; '.join(changes)}]" if changes else ""
+    """The table a results file belongs to: its task optimiser and batch size."""
+    return f"{RECIPES[args.get('task_optimizer') or 'adam']}, batch {args['batch_size']}"
 
 
 def ablation_rows(results):
-    model = results["args"].get("model", "lenet300100")
-    # Runs with another budget or task optimiser are methods of their own.
-    budget = recipe(results["args"])
+    args = results["args"]
+    # Runs longer than the table's 20 epochs are methods of their own.
+    budget = "" if args["epochs"] == 20 else f" [{args['epochs']} epochs]"
     dense = {row["seed"]: row["seconds_per_epoch"] for row in results["rows"] if row["method"] == "dense"}
     for row in results["rows"]:
         yield {
-            "model": model, "method": RENAMED.get(row["method"], row["method"]) + budget,
+            "model": args.get("model", "lenet300100"), "recipe": recipe(args),
+            "method": RENAMED.get(row["method"], row["method"]) + budget,
             "target": row["target"] or 0.0,
             "seed": row["seed"], "test_accuracy": row["test_accuracy"], "sparsity": row["sparsity"],
             "time_ratio": row["seconds_per_epoch"] / dense[row["seed"]],
@@ -86,12 +91,12 @@ def ablation_rows(results):
 
 
 def peers_rows(results):
-    model = results["args"].get("model", "lenet300100")
-    budget = recipe(results["args"])
+    args = results["args"]
     for row in results["rows"]:
         yield {
-            "model": model, "method": row["method"] + budget, "target": row["target"],
-            "seed": results["args"]["seed"], "test_accuracy": row["test_accuracy"],
+            "model": args.get("model", "lenet300100"), "recipe": recipe(args),
+            "method": row["method"], "target": row["target"],
+            "seed": args["seed"], "test_accuracy": row["test_accuracy"],
             "sparsity": row["sparsity"], "time_ratio": row["time_ratio_to_dense"],
             "switcher_updates": None,
         }
@@ -101,7 +106,8 @@ def pquant_rows(results, seed):
     for key, run in results.items():
         if key.startswith("pquant_pdp_"):
             yield {
-                "model": "lenet300100", "method": "PQuantML PDP", "target": run["target"],
+                "model": "lenet300100", "recipe": recipe({"batch_size": 128}),
+                "method": "PQuantML PDP", "target": run["target"],
                 "seed": seed, "test_accuracy": run["test_accuracy"], "sparsity": run["sparsity"],
                 "time_ratio": run["time_ratio_to_dense"], "switcher_updates": None,
             }
@@ -126,20 +132,28 @@ def collect(sources):
             missing.append(name)
             continue
         for row in read(name):
-            key = (row["model"], row["method"], row["target"], row["seed"])
+            key = (row["model"], row["recipe"], row["method"], row["target"], row["seed"])
             if key not in seen:
                 seen.add(key)
                 rows.append(row)
     return rows, missing
 
 
-def sparse_runs(rows, model, method=None):
-    """The model's runs at a sparsity target, of one method or of all."""
-    return [r for r in rows if r["model"] == model and r["target"] > 0 and method in (None, r["method"])]
+def tables(rows):
+    """The (model, recipe) pairs measured, one table each, in the order of MODELS."""
+    pairs = dict.fromkeys((r["model"], r["recipe"]) for r in rows)
+    return sorted(pairs, key=lambda pair: list(MODELS).index(pair[0]))
 
 
-def group(rows, model, method, target):
-    return [r for r in rows if r["model"] == model and r["method"] == method and r["target"] == target]
+def sparse_runs(rows, table, method=None):
+    """A table's runs at a sparsity target, of one method or of all."""
+    return [r for r in rows if (r["model"], r["recipe"]) == table and r["target"] > 0
+            and method in (None, r["method"])]
+
+
+def group(rows, table, method, target):
+    return [r for r in rows if (r["model"], r["recipe"]) == table and r["method"] == method
+            and r["target"] == target]
 
 
 def cell(runs):
@@ -149,34 +163,36 @@ def cell(runs):
     return f"{np.mean(accuracies):.2%} (n={len(runs)})"
 
 
-def table(rows, model):
+def table(rows, pair):
+    model, task_recipe = pair
     goals = GOALS.get(model, {})
-    targets = sorted({r["target"] for r in sparse_runs(rows, model)} | set(goals))
-    methods = list(dict.fromkeys(r["method"] for r in sparse_runs(rows, model)))
+    targets = sorted({r["target"] for r in sparse_runs(rows, pair)} | set(goals))
+    methods = list(dict.fromkeys(r["method"] for r in sparse_runs(rows, pair)))
     lines = [
-        f"## {MODELS[model]}",
+        f"## {MODELS[model]}; {task_recipe}",
         "",
         "| method | " + " | ".join(f"{t:.0%}" for t in targets) + " | time vs dense | switcher updates |",
         "|---|" + "---|" * (len(targets) + 2),
     ]
     for method in methods:
-        runs = [r for r in rows if r["model"] == model and r["method"] == method]
+        runs = [r for r in sparse_runs(rows, pair) if r["method"] == method]
         updates = sorted({r["switcher_updates"] for r in runs if r["switcher_updates"] is not None})
         lines.append(
-            f"| {method} | " + " | ".join(cell(group(rows, model, method, t)) for t in targets)
+            f"| {method} | " + " | ".join(cell(group(rows, pair, method, t)) for t in targets)
             + f" | {np.mean([r['time_ratio'] for r in runs]):.2f}x | "
             + ", ".join(map(str, updates)) + " |"
         )
+    in_table = [r for r in rows if (r["model"], r["recipe"]) == pair]
     dense = [
-        f"{method.capitalize()}: {cell(group(rows, model, method, 0.0))}"
-        for method in dict.fromkeys(r["method"] for r in rows if r["model"] == model and r["target"] == 0.0)
+        f"{method.capitalize()}: {cell(group(rows, pair, method, 0.0))}"
+        for method in dict.fromkeys(r["method"] for r in in_table if r["target"] == 0.0)
     ]
     lines += [
         "| issue 14's goal (published) | " + " | ".join(
             f"{goals[t]:.1%}" if t in goals else "" for t in targets) + " | <= 2x | |",
         "",
         f"{'; '.join(dense)}. Mean of the seeds measured (n) of the final-epoch test "
-        "accuracy on the 10,000 test images; 20 epochs, Adam 1e-3 and batch 128 unless the method says otherwise.",
+        "accuracy on the 10,000 test images; 20 epochs unless the method says otherwise.",
         "",
     ]
     return lines
@@ -188,19 +204,19 @@ def plot(rows, path):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    models = [m for m in MODELS if any(r["model"] == m for r in rows)]
-    figure, axes = plt.subplots(1, len(models), figsize=(7 * len(models), 4.5), squeeze=False)
-    for axis, model in zip(axes[0], models):
-        for method in dict.fromkeys(r["method"] for r in sparse_runs(rows, model)):
-            targets = sorted({r["target"] for r in sparse_runs(rows, model, method)})
-            means = [np.mean([r["test_accuracy"] for r in group(rows, model, method, t)]) for t in targets]
+    pairs = tables(rows)
+    figure, axes = plt.subplots(1, len(pairs), figsize=(7 * len(pairs), 4.5), squeeze=False)
+    for axis, pair in zip(axes[0], pairs):
+        for method in dict.fromkeys(r["method"] for r in sparse_runs(rows, pair)):
+            targets = sorted({r["target"] for r in sparse_runs(rows, pair, method)})
+            means = [np.mean([r["test_accuracy"] for r in group(rows, pair, method, t)]) for t in targets]
             axis.plot([100 * t for t in targets], [100 * m for m in means], "o-", label=method)
-        goals = sorted(GOALS.get(model, {}).items())
+        goals = sorted(GOALS.get(pair[0], {}).items())
         axis.plot([100 * t for t, _ in goals], [100 * g for _, g in goals], "k*", markersize=10,
                   label="issue 14's goal")
         axis.set_xlabel("share of fully connected weights removed (%)")
         axis.set_ylabel("MNIST test accuracy, final epoch (%)")
-        axis.set_title(MODELS[model])
+        axis.set_title(f"{MODELS[pair[0]]}\n{pair[1]}", fontsize=9)
         axis.grid(alpha=0.3)
         axis.legend(fontsize=7)
     figure.tight_layout()
@@ -220,9 +236,8 @@ def main():
         + "." + (f" Not found: {', '.join(missing)}." if missing else ""),
         "",
     ]
-    for model in MODELS:
-        if any(r["model"] == model for r in rows):
-            lines += table(rows, model)
+    for pair in tables(rows):
+        lines += table(rows, pair)
     plot(rows, os.path.join(RESULTS, f"{args.name}_accuracy_vs_sparsity.png"))
     write_results(args.name, {"sources": args.sources, "missing": missing, "rows": rows}, "\n".join(lines))
 
