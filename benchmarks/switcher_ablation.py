@@ -123,7 +123,7 @@ def run(method, target, seed, data, args, setting="recommended"):
 
 
 def table(rows, args):
-    optimizer = args.task_optimizer or "adam"  # Files written before the choice existed used Adam.
+    optimizer = args.task_optimizer or "adam"  # None: the setting's, Adam 1e-3.
     lines = [
         f"# Switcher ablation: {MODEL_NAMES[args.model]}, full MNIST, {args.epochs} epochs, "
         f"batch {args.batch_size}, task optimiser: {optimizer}",
@@ -155,7 +155,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default="lenet300100", choices=sorted(MODEL_NAMES))
     parser.add_argument("--epochs", type=int, default=20)
-    parser.add_argument("--batch-size", type=int, default=100)
+    parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--targets", type=float, nargs="+", default=[0.95, 0.98, 0.99])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
     parser.add_argument("--seed-data", type=int, default=0, help="shuffling seed of the data")
@@ -167,9 +167,9 @@ def main():
                         help="default: the setting's")
     parser.add_argument("--allocation", default=None, choices=ALLOCATIONS,
                         help="how the switched runs share the sparsity among layers; default: the setting's")
-    parser.add_argument("--task-optimizer", default="momentum", choices=sorted(training.TASK_OPTIMIZERS),
-                        help="task optimiser of every run (momentum, the recommended setting's: "
-                        "the published results' SGD 0.1 with Nesterov momentum and weight decay)")
+    parser.add_argument("--task-optimizer", default=None, choices=sorted(training.TASK_OPTIMIZERS),
+                        help="task optimiser of every run (momentum: the published results' SGD 0.1 "
+                        "with Nesterov momentum and weight decay); default: the setting's")
     parser.add_argument("--methods", nargs="+", default=["trained", "frozen", "magnitude"],
                         choices=["trained", "frozen", "magnitude"],
                         help="which methods to run beside the dense baseline")
