@@ -26,6 +26,7 @@ import os
 import numpy as np
 
 from _common import RESULTS, write_results
+from keras_switcher.training import TASK_OPTIMIZERS
 
 SOURCES = [
     "switcher_ablation",
@@ -61,16 +62,19 @@ GOALS = {
 RENAMED = {"switcher frozen at init": "switcher (recommended) frozen at init"}
 
 
-# The task optimisers of the results files; files written before the choice existed used Adam.
+# The task optimisers of the results files, by name with their learning rate;
+# files written before the choice existed used Adam.
 RECIPES = {
-    "adam": "Adam 1e-3",
-    "momentum": "SGD 0.1, Nesterov momentum 0.9, weight decay 5e-4",
+    "adam": "Adam {:g}",
+    "momentum": "SGD {:g}, Nesterov momentum 0.9, weight decay 5e-4",
 }
 
 
 def recipe(args):
-    """The table a results file belongs to: its task optimiser and batch size."""
-    return f"{RECIPES[args.get('task_optimizer') or 'adam']}, batch {args['batch_size']}"
+    """The table a results file belongs to: its task optimiser, rate and batch size."""
+    name = args.get("task_optimizer") or "adam"
+    rate = args.get("learning_rate") or TASK_OPTIMIZERS[name][1]
+    return f"{RECIPES[name].format(rate)}, batch {args['batch_size']}"
 
 
 def ablation_rows(results):

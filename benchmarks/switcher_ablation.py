@@ -28,7 +28,7 @@ Seeds run in separate commands are put in one table with
 `--combine NAME_A NAME_B --name NAME`. `--every K`,
 `--switcher-learning-rate` and `--allocation` change the switched runs'
 settings (their rows name the change), `--task-optimizer` changes every
-run's task optimiser (the summary names it), and `--methods` runs only some
+run's task optimiser (the summary names it) and `--learning-rate` its rate, and `--methods` runs only some
 of the methods, so a variant can be set beside rows measured before:
 
     python benchmarks/switcher_ablation.py --settings concurrent --targets 0.99 \
@@ -95,7 +95,8 @@ def run(method, target, seed, data, args, setting="recommended"):
         )
     model = training.build_model(
         args.model, (28, 28, 1), args.epochs, setting=setting, switched=switched,
-        target_sparsity=target if switched else None, task_optimizer=args.task_optimizer, **changes,
+        target_sparsity=target if switched else None, task_optimizer=args.task_optimizer,
+        learning_rate=args.learning_rate, **changes,
     )
     callbacks = [training.decay(args.epochs)]
     if switched:
@@ -124,6 +125,8 @@ def run(method, target, seed, data, args, setting="recommended"):
 
 def table(rows, args):
     optimizer = args.task_optimizer or "adam"  # None: the setting's, Adam 1e-3.
+    if getattr(args, "learning_rate", None):
+        optimizer += f" at {args.learning_rate:g}"
     lines = [
         f"# Switcher ablation: {MODEL_NAMES[args.model]}, full MNIST, {args.epochs} epochs, "
         f"batch {args.batch_size}, task optimiser: {optimizer}",
@@ -170,6 +173,8 @@ def main():
     parser.add_argument("--task-optimizer", default=None, choices=sorted(training.TASK_OPTIMIZERS),
                         help="task optimiser of every run (momentum: the published results' SGD 0.1 "
                         "with Nesterov momentum and weight decay); default: the setting's")
+    parser.add_argument("--learning-rate", type=float, default=None,
+                        help="task learning rate of every run; default: the task optimiser's")
     parser.add_argument("--methods", nargs="+", default=["trained", "frozen", "magnitude"],
                         choices=["trained", "frozen", "magnitude"],
                         help="which methods to run beside the dense baseline")
