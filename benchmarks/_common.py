@@ -11,10 +11,33 @@ import keras
 from keras_switcher import datasets
 from keras_switcher.comparison import EpochTimer  # noqa: F401  (for the scripts)
 from keras_switcher.datasets import cifar
+from keras_switcher.training import TASK_OPTIMIZERS
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SHARED_DATA = os.path.join(os.path.dirname(REPO), "shared", "data")
 RESULTS = os.path.join(REPO, "benchmarks", "results")
+# The MNIST models of the benchmarks: builder name, and the name in tables.
+MNIST_MODELS = {"lenet300100": "LeNet-300-100", "lenet5": "LeNet-5-Caffe"}
+# The task optimisers of `TASK_OPTIMIZERS` as result tables name them.
+_OPTIMIZER_LABELS = {
+    "adam": "Adam {:g}",
+    "momentum": "SGD {:g}, Nesterov momentum 0.9, weight decay 5e-4",
+}
+
+
+def task_optimizer_label(name=None, learning_rate=None):
+    """A run's task optimiser and rate, for result tables.
+
+    Args:
+        name: A key of `TASK_OPTIMIZERS`; `None` is Adam, the `recommended`
+            setting's (and that of every result written before the choice).
+        learning_rate: The run's rate; `None` is the optimiser's default.
+
+    Returns:
+        A string such as `"Adam 0.001"`.
+    """
+    name = name or "adam"
+    return _OPTIMIZER_LABELS[name].format(learning_rate or TASK_OPTIMIZERS[name][1])
 
 
 def cifar10_test_arrays(data_dir=SHARED_DATA):

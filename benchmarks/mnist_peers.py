@@ -40,7 +40,9 @@ import sys
 import keras
 
 from keras_switcher import NeuronSwitcher, baselines, datasets, report, training
-from _common import RESULTS, SHARED_DATA, EpochTimer, machine, write_results
+from _common import (
+    MNIST_MODELS, RESULTS, SHARED_DATA, EpochTimer, machine, task_optimizer_label, write_results,
+)
 
 
 def fit(model, data, args, callbacks):
@@ -49,9 +51,6 @@ def fit(model, data, args, callbacks):
     model.fit(train, epochs=args.epochs, callbacks=callbacks + [timer], shuffle=False, verbose=0)
     _, accuracy = model.evaluate(test, verbose=0)
     return accuracy, timer.steady_seconds()
-
-
-MODEL_NAMES = {"lenet300100": "LeNet-300-100", "lenet5": "LeNet-5-Caffe"}
 
 
 def dense_model(args):
@@ -120,7 +119,7 @@ def plot(rows, path, title):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", default="lenet300100", choices=sorted(MODEL_NAMES))
+    parser.add_argument("--model", default="lenet300100", choices=sorted(MNIST_MODELS))
     parser.add_argument("--data-dir", default=os.path.join(SHARED_DATA, "mnist"))
     parser.add_argument("--epochs", type=int, default=20)
     parser.add_argument("--batch-size", type=int, default=128)
@@ -185,8 +184,8 @@ def main():
             paper = json.load(file)
 
     lines = [
-        f"{MODEL_NAMES[args.model]} on full MNIST (60k/10k), {args.epochs} epochs, batch {args.batch_size}, "
-        f"task optimiser {args.task_optimizer} x0.1 at 50%/75%, sparsity ramped over the first half; CPU "
+        f"{MNIST_MODELS[args.model]} on full MNIST (60k/10k), {args.epochs} epochs, batch {args.batch_size}, "
+        f"{task_optimizer_label(args.task_optimizer)} x0.1 at 50%/75%, sparsity ramped over the first half; CPU "
         f"({machine()['cpus']} cores). Time ratios against the dense run of the same process "
         "(tfmot: against its own tf_keras dense run).",
         "",
@@ -207,7 +206,7 @@ def main():
             f"{switched['test_accuracy']:.2%}, FC sparsity {switched['sparsity']['total']['sparsity']:.2%}, "
             f"{switched['seconds_per_epoch']:.1f} s/epoch, {switched['time_ratio_to_dense']:.1f}x dense.",
         ]
-    plot(rows, os.path.join(RESULTS, f"{args.name}_accuracy_vs_sparsity.png"), MODEL_NAMES[args.model])
+    plot(rows, os.path.join(RESULTS, f"{args.name}_accuracy_vs_sparsity.png"), MNIST_MODELS[args.model])
     write_results(args.name, {"args": vars(args), "machine": machine(), "rows": rows,
                                   "paper": paper}, "\n".join(lines) + "\n")
 

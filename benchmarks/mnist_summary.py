@@ -25,8 +25,7 @@ import os
 
 import numpy as np
 
-from _common import RESULTS, write_results
-from keras_switcher.training import TASK_OPTIMIZERS
+from _common import MNIST_MODELS as MODELS, RESULTS, task_optimizer_label, write_results
 
 SOURCES = [
     "switcher_ablation",
@@ -52,7 +51,6 @@ SOURCES = [
     "switcher_ablation_100_epochs_99",
     "switcher_ablation_100_epochs_99_gmp_seeds12",
 ]
-MODELS = {"lenet300100": "LeNet-300-100", "lenet5": "LeNet-5-Caffe"}
 # Issue 14's goals: published final-epoch accuracies to reach, by model and target.
 GOALS = {
     "lenet300100": {0.95: 0.985, 0.98: 0.982, 0.99: 0.976},
@@ -64,19 +62,10 @@ GOALS = {
 RENAMED = {"switcher frozen at init": "switcher (recommended) frozen at init"}
 
 
-# The task optimisers of the results files, by name with their learning rate;
-# files written before the choice existed used Adam.
-RECIPES = {
-    "adam": "Adam {:g}",
-    "momentum": "SGD {:g}, Nesterov momentum 0.9, weight decay 5e-4",
-}
-
-
 def recipe(args):
     """The table a results file belongs to: its task optimiser, rate and batch size."""
-    name = args.get("task_optimizer") or "adam"
-    rate = args.get("learning_rate") or TASK_OPTIMIZERS[name][1]
-    return f"{RECIPES[name].format(rate)}, batch {args['batch_size']}"
+    label = task_optimizer_label(args.get("task_optimizer"), args.get("learning_rate"))
+    return f"{label}, batch {args['batch_size']}"
 
 
 def ablation_rows(results):

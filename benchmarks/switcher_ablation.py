@@ -42,12 +42,11 @@ import os
 import keras
 import numpy as np
 
-from _common import RESULTS, SHARED_DATA, EpochTimer, machine, write_results
+from _common import MNIST_MODELS, RESULTS, SHARED_DATA, EpochTimer, machine, task_optimizer_label, write_results
 from keras_switcher import baselines, datasets, report, training
 from keras_switcher.plan import ALLOCATIONS
 
 
-MODEL_NAMES = {"lenet300100": "LeNet-300-100", "lenet5": "LeNet-5-Caffe"}
 
 
 def load(args):
@@ -124,11 +123,9 @@ def run(method, target, seed, data, args, setting="recommended"):
 
 
 def table(rows, args):
-    optimizer = args.task_optimizer or "adam"  # None: the setting's, Adam 1e-3.
-    if getattr(args, "learning_rate", None):
-        optimizer += f" at {args.learning_rate:g}"
+    optimizer = task_optimizer_label(args.task_optimizer, args.learning_rate)
     lines = [
-        f"# Switcher ablation: {MODEL_NAMES[args.model]}, full MNIST, {args.epochs} epochs, "
+        f"# Switcher ablation: {MNIST_MODELS[args.model]}, full MNIST, {args.epochs} epochs, "
         f"batch {args.batch_size}, task optimiser: {optimizer}",
         "",
         "Final-epoch test accuracy (10,000 images), mean over seeds "
@@ -156,7 +153,7 @@ def table(rows, args):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", default="lenet300100", choices=sorted(MODEL_NAMES))
+    parser.add_argument("--model", default="lenet300100", choices=sorted(MNIST_MODELS))
     parser.add_argument("--epochs", type=int, default=20)
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--targets", type=float, nargs="+", default=[0.95, 0.98, 0.99])
@@ -192,6 +189,7 @@ def main():
         args.epochs, args.batch_size = earlier["args"]["epochs"], earlier["args"]["batch_size"]
         args.model = earlier["args"].get("model", "lenet300100")
         args.task_optimizer = earlier["args"].get("task_optimizer")
+        args.learning_rate = earlier["args"].get("learning_rate")
         write_results(args.name, {"machine": machine(), "args": vars(args), "rows": rows}, table(rows, args))
         return
     data = load(args)
