@@ -24,7 +24,9 @@ weights (zeros or switched-off gates), time as seconds per epoch against the
 dense run of the same process. Writes `results/NAME.json`, `.md` and
 `NAME_accuracy_vs_sparsity.png` (`--name`, default `mnist_peers`).
 `--model lenet5` runs LeNet-5-Caffe, whose fully connected layers are pruned
-(its convolutions stay dense); `--magnitude` picks the magnitude methods.
+(its convolutions stay dense); `--magnitude` picks the magnitude methods;
+`--learning-rate` sets every run's task rate (LeNet-5-Caffe diverges with
+momentum SGD at its default 0.1 and trains at 0.03).
 
     python benchmarks/mnist_peers.py --epochs 20 --batch-size 128
     python benchmarks/mnist_peers.py --model lenet5 --targets 0.95 0.98 0.99 \
@@ -56,7 +58,7 @@ def fit(model, data, args, callbacks):
 def dense_model(args):
     return training.build_model(
         args.model, (28, 28, 1), args.epochs, setting="recommended", switched=False,
-        task_optimizer=args.task_optimizer,
+        task_optimizer=args.task_optimizer, learning_rate=args.learning_rate,
     )
 
 
@@ -64,6 +66,7 @@ def switcher_run(data, args, target, switcher=None):
     model = training.build_model(
         args.model, (28, 28, 1), args.epochs, setting="recommended",
         target_sparsity=target, switcher=switcher, task_optimizer=args.task_optimizer,
+        learning_rate=args.learning_rate,
     )
     callbacks = training.training_callbacks("recommended", args.epochs)
     accuracy, seconds = fit(model, data, args, callbacks)
@@ -86,6 +89,7 @@ def tfmot_runs(args):
         "--batch-size", str(args.batch_size), "--seed", str(args.seed),
         "--sparsities", *map(str, args.targets),
         "--task-optimizer", args.task_optimizer,
+        *(["--learning-rate", str(args.learning_rate)] if args.learning_rate else []),
     ]
     env = {**os.environ, "TF_USE_LEGACY_KERAS": "1", "TF_CPP_MIN_LOG_LEVEL": "3"}
     try:
@@ -129,6 +133,8 @@ def main():
     parser.add_argument("--name", default="mnist_peers", help="results file name")
     parser.add_argument("--task-optimizer", default="adam", choices=sorted(training.TASK_OPTIMIZERS),
                         help="task optimiser of every run (adam: the recommended setting's)")
+    parser.add_argument("--learning-rate", type=float, default=None,
+                        help="task learning rate of every run; default: the task optimiser's")
     parser.add_argument("--magnitude", nargs="*", default=["blinded", "uniform"],
                         choices=["blinded", "uniform"], help="magnitude pruning methods to run")
     parser.add_argument("--skip-neuron", action="store_true")
@@ -185,7 +191,7 @@ def main():
 
     lines = [
         f"{MNIST_MODELS[args.model]} on full MNIST (60k/10k), {args.epochs} epochs, batch {args.batch_size}, "
-        f"{task_optimizer_label(args.task_optimizer)} x0.1 at 50%/75%, sparsity ramped over the first half; CPU "
+        f"{task_optimizer_label(args.task_optimizer, args.learning_rate)} x0.1 at 50%/75%, sparsity ramped over the first half; CPU "
         f"({machine()['cpus']} cores). Time ratios against the dense run of the same process "
         "(tfmot: against its own tf_keras dense run).",
         "",

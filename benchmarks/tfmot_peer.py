@@ -63,10 +63,11 @@ def lenet5():
 
 
 BUILDERS = {"lenet300100": lenet300100, "lenet5": lenet5}
-# The task optimisers of keras_switcher.training.TASK_OPTIMIZERS, in tf_keras.
+# The task optimisers of keras_switcher.training.TASK_OPTIMIZERS, in tf_keras:
+# a builder taking the rate, and the default rate.
 OPTIMIZERS = {
-    "adam": lambda: tf_keras.optimizers.Adam(1e-3),
-    "momentum": lambda: tf_keras.optimizers.SGD(0.1, momentum=0.9, nesterov=True, weight_decay=5e-4),
+    "adam": (tf_keras.optimizers.Adam, 1e-3),
+    "momentum": (lambda rate: tf_keras.optimizers.SGD(rate, momentum=0.9, nesterov=True, weight_decay=5e-4), 0.1),
 }
 
 
@@ -88,8 +89,9 @@ def run(model, data, args, callbacks):
         lambda epoch, rate: rate * 0.1 if epoch in milestones else rate
     )
     timer = EpochTimer()
+    optimizer, default_rate = OPTIMIZERS[args.task_optimizer]
     model.compile(
-        optimizer=OPTIMIZERS[args.task_optimizer](),
+        optimizer=optimizer(args.learning_rate or default_rate),
         loss="sparse_categorical_crossentropy",
         metrics=["accuracy"],
     )
@@ -104,6 +106,7 @@ def main():
     parser.add_argument("--data-dir", required=True)
     parser.add_argument("--model", default="lenet300100", choices=sorted(BUILDERS))
     parser.add_argument("--task-optimizer", default="adam", choices=sorted(OPTIMIZERS))
+    parser.add_argument("--learning-rate", type=float, default=None, help="default: the task optimiser's")
     parser.add_argument("--epochs", type=int, default=20)
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--sparsities", type=float, nargs="+", default=[0.9, 0.95, 0.98])
