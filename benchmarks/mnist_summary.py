@@ -43,6 +43,8 @@ SOURCES = [
     "switcher_ablation_lenet5_95",
     "switcher_ablation_lenet5_seed2_98_95",
     "mnist_peers_lenet5_seed0",
+    "mnist_peers_lenet5_seed1",
+    "mnist_peers_lenet5_seed2",
     "switcher_ablation_momentum",
     "mnist_peers_momentum_seed0",
     "mnist_peers_momentum_seed1",
