@@ -51,6 +51,8 @@ SOURCES = [
     "mnist_peers_momentum_seed2",
     "switcher_ablation_lenet5_momentum_99",
     "switcher_ablation_lenet5_momentum_98",
+    "switcher_ablation_lenet5_momentum_seed1",
+    "switcher_ablation_lenet5_momentum_seed2",
     "switcher_ablation_learned_split_99",
     "switcher_ablation_learned_split_99_seeds12",
     "switcher_ablation_100_epochs_99",
