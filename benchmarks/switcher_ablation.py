@@ -28,8 +28,9 @@ Seeds run in separate commands are put in one table with
 `--combine NAME_A NAME_B --name NAME`. `--every K`,
 `--switcher-learning-rate` and `--allocation` change the switched runs'
 settings (their rows name the change), `--task-optimizer` changes every
-run's task optimiser (the summary names it) and `--learning-rate` its rate, and `--methods` runs only some
-of the methods, so a variant can be set beside rows measured before:
+run's task optimiser (the summary names it) and `--learning-rate` its rate,
+and `--methods` runs only some of the methods, so a variant can be set
+beside rows measured before:
 
     python benchmarks/switcher_ablation.py --settings concurrent --targets 0.99 \
         --seeds 0 1 2 --every 50 --switcher-learning-rate 5e-3 --methods trained
@@ -42,11 +43,11 @@ import os
 import keras
 import numpy as np
 
-from _common import MNIST_MODELS, RESULTS, SHARED_DATA, EpochTimer, machine, task_optimizer_label, write_results
+from _common import (
+    MNIST_MODELS, RESULTS, SHARED_DATA, EpochTimer, machine, task_optimizer_label, write_results,
+)
 from keras_switcher import baselines, datasets, report, training
 from keras_switcher.plan import ALLOCATIONS
-
-
 
 
 def load(args):
