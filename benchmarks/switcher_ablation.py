@@ -12,6 +12,8 @@ sparsity ramp:
   learning rate at 0, so its weights never move (same schedule, same phases);
 - `magnitude class-blinded`: gradual magnitude pruning (`baselines`),
   masks fixed after the ramp, on the plain model;
+- `magnitude switcher (recommended)`: the same method as the package ships
+  it, the `"magnitude"` switcher with the setting's plan and ramp;
 - `dense`: the plain model, once per seed, for the time ratios.
 
 For the switched runs it also records the number of switcher updates
@@ -47,7 +49,7 @@ from _common import (
     MNIST_MODELS, RESULTS, SHARED_DATA, EpochTimer, machine, task_optimizer_label, write_results,
 )
 from keras_switcher import baselines, datasets, report, training
-from keras_switcher.plan import ALLOCATIONS
+from keras_switcher.sparsity import ALLOCATIONS
 
 
 def load(args):
@@ -85,9 +87,13 @@ def switcher_label(setting, args):
 def run(method, target, seed, data, args, setting="recommended"):
     keras.utils.set_random_seed(seed)
     train, test = data
-    switched = method.startswith("switcher")
+    switched = method.startswith(("switcher", "magnitude switcher"))
     changes = {}
-    if switched:
+    if method.startswith("magnitude switcher"):
+        # Gradual magnitude pruning as the package ships it: the weightless
+        # switcher in the setting's plan (class-blinded split) and ramp.
+        changes = dict(switcher="magnitude", allocation=args.allocation)
+    elif switched:
         changes = dict(
             concurrent_switcher_updates=args.every,
             switcher_learning_rate=args.switcher_learning_rate,
@@ -174,7 +180,7 @@ def main():
     parser.add_argument("--learning-rate", type=float, default=None,
                         help="task learning rate of every run; default: the task optimiser's")
     parser.add_argument("--methods", nargs="+", default=["trained", "frozen", "magnitude"],
-                        choices=["trained", "frozen", "magnitude"],
+                        choices=["trained", "frozen", "magnitude", "magnitude-switcher"],
                         help="which methods to run beside the dense baseline")
     parser.add_argument("--name", default="switcher_ablation")
     parser.add_argument("--combine", nargs="+", default=None, metavar="NAME",
@@ -212,6 +218,8 @@ def main():
                     record(f"{label} frozen at init", target, seed, data, args, setting)
             if "magnitude" in args.methods:
                 record("magnitude class-blinded", target, seed, data, args)
+            if "magnitude-switcher" in args.methods:
+                record("magnitude switcher (recommended)", target, seed, data, args, "recommended")
 
 
 if __name__ == "__main__":

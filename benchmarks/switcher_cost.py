@@ -5,6 +5,8 @@ On full MNIST with LeNet-300-100 at 99% sparsity, in one process, it times
 
 - `dense`: the plain model, the baseline of every ratio;
 - `recommended`: the shipped setting (switcher phases, cached gates);
+- `magnitude`, `movement`: the weightless switchers in the `recommended`
+  setting (cached gates, no switcher phase; class-blinded split);
 - `concurrent, K=...`: the `concurrent` setting, one switcher update per
   `K` task steps; `K=never` (a `K` beyond the run) keeps the task steps'
   gate-gradient bookkeeping but makes no switcher update, so it is the cost
@@ -14,7 +16,7 @@ From the `concurrent` rows it derives the seconds of one switcher update,
 `(epoch(K) - epoch(never)) * K / steps`, and writes
 `results/switcher_cost.json` and `.md`.
 
-    python benchmarks/switcher_cost.py --epochs 3 --every 10 50 200
+    python benchmarks/switcher_cost.py --epochs 3 --every 10 50 200 --kinds magnitude movement
 """
 
 import argparse
@@ -42,6 +44,8 @@ def main():
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--every", type=int, nargs="+", default=[10, 50, 200],
                         help="task steps per switcher update (K) of the concurrent rows")
+    parser.add_argument("--kinds", nargs="*", default=["magnitude", "movement"],
+                        help="switcher names timed in the recommended setting")
     parser.add_argument("--name", default="switcher_cost")
     args = parser.parse_args()
     folder = os.path.join(SHARED_DATA, "mnist")
@@ -51,12 +55,17 @@ def main():
         {"run": "dense", "seconds_per_epoch": seconds_per_epoch(train, args.epochs, switched=False)},
         {"run": "recommended", "seconds_per_epoch": seconds_per_epoch(train, args.epochs, setting="recommended")},
     ]
+    for kind in args.kinds:
+        rows.append({"run": kind, "seconds_per_epoch": seconds_per_epoch(
+            train, args.epochs, setting="recommended", switcher=kind)})
+        print(rows[-1], flush=True)
     for every in [NEVER] + args.every:
         seconds = seconds_per_epoch(train, args.epochs, setting="concurrent", concurrent_switcher_updates=every)
         rows.append({"run": f"concurrent, K={'never' if every == NEVER else every}", "every": every,
                      "seconds_per_epoch": seconds})
         print(rows[-1], flush=True)
-    dense, never = rows[0]["seconds_per_epoch"], rows[2]["seconds_per_epoch"]
+    dense = rows[0]["seconds_per_epoch"]
+    never = next(row["seconds_per_epoch"] for row in rows if row.get("every") == NEVER)
     for row in rows:
         row["ratio_to_dense"] = row["seconds_per_epoch"] / dense
         if row.get("every", NEVER) != NEVER:

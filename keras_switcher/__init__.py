@@ -9,25 +9,30 @@ if os.path.basename(sys.argv[0]) == "keras-switcher":
     # probing, CPU features) off the terminal unless the user asks for them.
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-from keras_switcher import applications, baselines, datasets, plot  # noqa: E402
+from keras_switcher import applications, baselines, datasets, plot, sparsity, switchers  # noqa: E402
 from keras_switcher.callbacks import (  # noqa: E402
     MultiStepDecay,
     NonFiniteGuard,
     SparsityLogger,
-    SparsityRamp,
 )
 from keras_switcher.conversion import switch  # noqa: E402
 from keras_switcher.layers import SwitchedDense  # noqa: E402
 from keras_switcher.models import SwitchedModel  # noqa: E402
-from keras_switcher.plan import SparsityPlan  # noqa: E402
 from keras_switcher.reporting import format_report, report  # noqa: E402
-from keras_switcher.switchers import NeuronSwitcher, Switcher, UNetSwitcher  # noqa: E402
+from keras_switcher.sparsity import SparsityPlan, SparsityRamp  # noqa: E402
+from keras_switcher.switchers import (  # noqa: E402
+    MagnitudeSwitcher,
+    MovementSwitcher,
+    NeuronSwitcher,
+    Switcher,
+    UNetSwitcher,
+)
 
 __version__ = "0.1.0"
 
 # Submodules reached as attributes (`ks.export.to_tflite`), imported on first
 # use: `export` and `tuner` pull in the TFLite converter and Keras Tuner.
-_LAZY_SUBMODULES = ("export", "saving", "training", "tuner", "sparsity", "cli")
+_LAZY_SUBMODULES = ("export", "saving", "training", "tuner", "cli")
 
 
 def __getattr__(name):

@@ -23,7 +23,7 @@ from keras_switcher import (
     switchers,
     training,
 )
-from keras_switcher.plan import ALLOCATIONS
+from keras_switcher.sparsity import ALLOCATIONS
 from keras_switcher.training import SETTINGS
 
 
@@ -92,6 +92,12 @@ def _parser():
         choices=sorted(SETTINGS),
         # argparse formats help with `%`: the descriptions' percentages are escaped.
         help="; ".join(f"{name}: {s.description}" for name, s in SETTINGS.items()).replace("%", "%%"),
+    )
+    train.add_argument(
+        "--switcher",
+        default=None,
+        choices=sorted(switchers.NAMES),
+        help="the rule that switches the connections; default: the setting's (unet)",
     )
     train.add_argument("--epochs", type=_positive_int, default=20)
     train.add_argument("--batch-size", type=_positive_int, default=None, help="default: the setting's")
@@ -275,10 +281,10 @@ def train(args):
     train_split, train_data, validation, images, labels = _data(args)
     input_shape = tuple(train_data.element_spec[0].shape[1:])
     classes = datasets.CLASSES[args.dataset]
-    switcher = None
+    switcher = args.switcher
     if args.block_size is not None:
         switcher = switchers.fresh(
-            SETTINGS[args.setting].switcher(), block_size=args.block_size
+            switcher or SETTINGS[args.setting].switcher(), block_size=args.block_size
         )
     model = training.build_model(
         args.model,

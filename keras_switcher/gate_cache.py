@@ -26,7 +26,7 @@ refreshed and applied, inside the compiled training step.
 import keras
 from keras import ops
 
-from keras_switcher import plan as plan_lib
+from keras_switcher.sparsity import plan as plan_lib
 
 
 def check_steps(name, value):
@@ -57,6 +57,8 @@ class GateCache:
         shared_threshold: Whether each refresh first re-splits the overall
             sparsity among the layers by one threshold on their scores (the
             `"learned"` allocation of `keras_switcher.SparsityPlan`).
+        learns: Whether the switchers have weights to update; without them
+            the cache only refreshes.
 
     Example:
 
@@ -64,9 +66,16 @@ class GateCache:
     """
 
     def __init__(
-        self, layers, refresh_steps, accumulation_steps, concurrent_steps=None, shared_threshold=False
+        self,
+        layers,
+        refresh_steps,
+        accumulation_steps,
+        concurrent_steps=None,
+        shared_threshold=False,
+        learns=True,
     ):
         self.layers = layers
+        self.learns = learns
         self.shared_threshold = shared_threshold
         self.refresh_steps = refresh_steps
         self.accumulation_steps = accumulation_steps
@@ -122,9 +131,10 @@ class GateCache:
         if phase == "switcher":
             trainer._run_if(self.counters[1] != 1, self.refresh)
             return
-        trainer._run_if(
-            self.counters[0] >= (self.concurrent_steps or 1), self.apply, trainer
-        )
+        if self.learns:
+            trainer._run_if(
+                self.counters[0] >= (self.concurrent_steps or 1), self.apply, trainer
+            )
         age = self.counters[1]
         trainer._run_if(
             ops.logical_or(age == 0, age > self.refresh_steps), self.refresh

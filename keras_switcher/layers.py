@@ -53,10 +53,12 @@ class SwitchedDense(keras.layers.Layer):
         activity_regularizer: Regularizer applied to the output.
         kernel_constraint: Constraint applied to the `kernel`.
         bias_constraint: Constraint applied to the bias vector.
-        switcher: The switcher network: `None` or `"unet"` for the
-            authors' U-Net (`keras_switcher.UNetSwitcher()`), a `Switcher`
-            instance owned by this layer alone (one given to a second layer
-            is refused), or a serialized switcher.
+        switcher: The rule that switches the connections: a name
+            (`"unet"`, the default, the authors' U-Net; `"neuron"`,
+            `"magnitude"`, `"movement"`, `"movement+magnitude"`: see
+            `keras_switcher.switchers`), a `Switcher` instance owned by this
+            layer alone (one given to a second layer is refused), or a
+            serialized switcher.
         **kwargs: Base layer keyword arguments, such as `name` and `dtype`.
 
     Input shape:
@@ -211,7 +213,12 @@ class SwitchedDense(keras.layers.Layer):
     @property
     def reads_gate_gradient(self):
         """Whether the switcher also reads the running gate gradient."""
-        return bool(getattr(self.switcher, "gradient_input", False))
+        return bool(self.switcher.gradient_input)
+
+    @property
+    def observes_task_gradient(self):
+        """Whether the switcher is handed each task step's gate gradient."""
+        return bool(self.switcher.observes_task_gradient)
 
     def update_gate_gradient_average(self, gradient, decay=0.5):
         """Moves `gate_gradient_average` towards a mean gate gradient."""
@@ -242,7 +249,7 @@ class SwitchedDense(keras.layers.Layer):
         return ops.cast(gate, kernel.dtype)
 
     def compute_scores(self, kernel):
-        """The switcher's scores of a kernel (`UNetSwitcher.scores`).
+        """The switcher's scores of a kernel (`Switcher.scores`).
 
         Args:
             kernel: A tensor of the layer's kernel shape.
@@ -250,6 +257,8 @@ class SwitchedDense(keras.layers.Layer):
         Returns:
             The scores its gate thresholds.
         """
+        if not self.reads_gate_gradient:
+            return self.switcher.scores(kernel)
         return self.switcher.scores(kernel, gate_gradient=self._gate_gradient_input(kernel))
 
     def _gate_gradient_input(self, kernel):

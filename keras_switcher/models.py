@@ -7,13 +7,19 @@ import os
 import keras
 from keras import ops
 
-from keras_switcher import plan as plan_lib
+from keras_switcher.sparsity import plan as plan_lib
 from keras_switcher import schedule as schedule_lib
 from keras_switcher import reporting, saving
 from keras_switcher.callbacks import NonFiniteGuard
 from keras_switcher.gate_cache import GateCache, check_steps
 from keras_switcher.switchers import Switcher
 from keras_switcher.trainers import backend_trainer
+
+
+#: Task steps between gate refreshes for switchers without weights.
+RULE_REFRESH_STEPS = 20
+#: Learning rate of the switcher optimiser `compile` picks when none is given.
+DEFAULT_SWITCHER_LEARNING_RATE = 1e-3
 
 
 class _EpochCounter(keras.callbacks.Callback):
@@ -58,7 +64,9 @@ class SwitchedModel(backend_trainer(), keras.Model):
             caches the gates (an extension, see `keras_switcher.gate_cache`):
             the task phase recomputes them every `N` task steps and no
             gradient flows through the switchers into the kernels, so
-            training costs little more than the plain dense model.
+            training costs little more than the plain dense model. When no
+            switcher has weights (magnitude, movement), `None` means
+            `RULE_REFRESH_STEPS` (20), and there is no switcher phase.
         switcher_accumulation_steps: With cached gates, the number of
             switcher-phase steps whose gate gradients make one switcher
             update (exactly the update of a batch that many times larger).
@@ -109,8 +117,9 @@ class SwitchedModel(backend_trainer(), keras.Model):
         self.sparsity_plan = plan_lib.get(sparsity_plan)
         if self.sparsity_plan is not None:
             self._check_plan()
+        learns = bool(self.switcher_variables)
         self.schedule = schedule_lib.AlternationSchedule(
-            alternate, warmup_epochs, freeze_switchers_after
+            alternate, warmup_epochs, freeze_switchers_after, learns=learns
         )
         for name, value in (
             ("gate_refresh_steps", gate_refresh_steps),
@@ -122,6 +131,10 @@ class SwitchedModel(backend_trainer(), keras.Model):
         if gate_cache_steps is not None:
             gate_refresh_steps = gate_refresh_steps or gate_cache_steps
             switcher_accumulation_steps = switcher_accumulation_steps or gate_cache_steps
+        if not learns and gate_refresh_steps is None:
+            # A rule without weights gains nothing from a fresh gate every
+            # step, and movement learns from the cache's gate gradient.
+            gate_refresh_steps = RULE_REFRESH_STEPS
         if switcher_accumulation_steps is not None and gate_refresh_steps is None:
             raise ValueError(
                 "`switcher_accumulation_steps` accumulates gradients on cached "
@@ -168,12 +181,30 @@ class SwitchedModel(backend_trainer(), keras.Model):
                 self.switcher_accumulation_steps,
                 concurrent_switcher_updates,
                 shared_threshold=self._learns_allocation,
+                learns=learns,
             )
             # Tracked, so that the counters are saved with the model.
             self.gate_cache_counters = self._gate_cache.counters
 
     def _check_switcher_learning(self, gate_refresh_steps, concurrent_switcher_updates):
         """Raises unless the options give the switchers a way to learn."""
+        observers = [layer.name for layer in self.switched_layers if layer.observes_task_gradient]
+        if observers and gate_refresh_steps is None:
+            raise ValueError(
+                f"The switchers of layers {observers} learn from the gradient "
+                "on cached gates (movement pruning), and other switchers of "
+                "this model have weights, so the gates are not cached by "
+                "default. Pass `gate_refresh_steps` (or `gate_cache_steps`)."
+            )
+        if not self.schedule.learns:
+            if concurrent_switcher_updates is not None:
+                raise ValueError(
+                    "`concurrent_switcher_updates` trains the switchers' "
+                    "weights, and the switchers of this model have none. "
+                    "Received: concurrent_switcher_updates="
+                    f"{concurrent_switcher_updates}"
+                )
+            return
         if concurrent_switcher_updates is not None and gate_refresh_steps is None:
             raise ValueError(
                 "`concurrent_switcher_updates` learns from the gradient on "
@@ -283,18 +314,16 @@ class SwitchedModel(backend_trainer(), keras.Model):
         Args:
             optimizer: Optimizer of the task weights (name or instance).
             switcher_optimizer: Optimizer of the switchers' weights (name or
-                instance). Required, and distinct from `optimizer`.
+                instance), distinct from `optimizer`. `None` picks
+                `keras.optimizers.Adam(1e-3)` (the `recommended` setting's)
+                when the switchers have weights, and none when they have
+                not (magnitude, movement).
             **kwargs: Other arguments of `keras.Model.compile` (`loss`,
                 `metrics`, ...).
         """
         self._check_backend()
-        if switcher_optimizer is None:
-            raise ValueError(
-                "`SwitchedModel.compile()` needs a `switcher_optimizer` to "
-                "train the switchers, e.g. "
-                "`switcher_optimizer=keras.optimizers.SGD(0.1)`. "
-                "Received: switcher_optimizer=None"
-            )
+        if switcher_optimizer is None and self.schedule.learns:
+            switcher_optimizer = keras.optimizers.Adam(DEFAULT_SWITCHER_LEARNING_RATE)
         if (
             isinstance(optimizer, keras.optimizers.Optimizer)
             and switcher_optimizer is optimizer
@@ -305,7 +334,8 @@ class SwitchedModel(backend_trainer(), keras.Model):
                 f"Received the same instance for both: {optimizer}"
             )
         try:
-            switcher_optimizer = keras.optimizers.get(switcher_optimizer)
+            if switcher_optimizer is not None:
+                switcher_optimizer = keras.optimizers.get(switcher_optimizer)
         except ValueError as error:
             raise ValueError(
                 "Received an invalid value for `switcher_optimizer`, expected "
@@ -337,13 +367,13 @@ class SwitchedModel(backend_trainer(), keras.Model):
         with strategy.scope() if strategy else contextlib.nullcontext():
             if not self.optimizer.built:
                 self.optimizer.build(self.task_variables)
-            if not self.switcher_optimizer.built:
+            if self.switcher_optimizer is not None and not self.switcher_optimizer.built:
                 self.switcher_optimizer.build(self.switcher_variables)
 
     def _prepare_training(self):
         """Checks that the model can train and builds both optimisers."""
         self._check_backend()
-        if self.switcher_optimizer is None:
+        if self.switcher_optimizer is None and self.schedule.learns:
             raise ValueError(
                 "This `SwitchedModel` has no `switcher_optimizer`: call "
                 "`compile(optimizer=..., switcher_optimizer=..., loss=...)` "

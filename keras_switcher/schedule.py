@@ -21,6 +21,9 @@ class AlternationSchedule:
         freeze_switchers_after: `None`, or the number of epochs after which
             only the task phase runs, so the last epochs fine-tune the task
             weights under switchers that no longer change (an extension).
+        learns: `False` when the switchers have no trainable weights
+            (magnitude, movement): every step after the warm-up is then a
+            task step, whatever `alternate` says.
 
     Example:
 
@@ -29,7 +32,7 @@ class AlternationSchedule:
     ['warmup', 'task', 'switcher', 'task']
     """
 
-    def __init__(self, alternate="epoch", warmup_epochs=0, freeze_switchers_after=None):
+    def __init__(self, alternate="epoch", warmup_epochs=0, freeze_switchers_after=None, learns=True):
         if alternate != "epoch":
             steps = alternate if isinstance(alternate, (tuple, list)) else (alternate,)
             minimums = (1, 0) if len(steps) == 2 else (1,)
@@ -67,6 +70,7 @@ class AlternationSchedule:
         self.alternate = alternate
         self.warmup_epochs = warmup_epochs
         self.freeze_switchers_after = freeze_switchers_after
+        self.learns = learns
 
     def phase(self, epoch, step):
         """Returns the phase of a training step.
@@ -81,6 +85,8 @@ class AlternationSchedule:
         """
         if epoch < self.warmup_epochs:
             return WARMUP
+        if not self.learns:
+            return TASK
         if self.freeze_switchers_after is not None and epoch >= self.freeze_switchers_after:
             return TASK
         if self.alternate == "epoch":
@@ -93,7 +99,7 @@ class AlternationSchedule:
     @property
     def has_switcher_phase(self):
         """Whether any step trains the switchers alone (not `(n, 0)`)."""
-        return not (isinstance(self.alternate, tuple) and self.alternate[1] == 0)
+        return self.learns and not (isinstance(self.alternate, tuple) and self.alternate[1] == 0)
 
     def phases(self):
         """The phases that this schedule can reach, in `PHASE_CODES` order."""

@@ -7,7 +7,7 @@ import keras
 
 from keras_switcher import applications
 from keras_switcher.callbacks import MultiStepDecay, SparsityRamp
-from keras_switcher.plan import SparsityPlan
+from keras_switcher.sparsity import SparsityPlan
 from keras_switcher.switchers import UNetSwitcher
 
 BUILDERS = {
@@ -205,7 +205,9 @@ def build_model(
         setting: A key of `SETTINGS`.
         switched: `False` builds the same model with plain `Dense` layers,
             trained by the task optimiser alone.
-        switcher: Switcher setting; `None` keeps the setting's.
+        switcher: Switcher: a name of `keras_switcher.switchers.NAMES`
+            (`"magnitude"`, `"movement"`, ...), an instance or a config;
+            `None` keeps the setting's.
         target_sparsity: Overall sparsity of the fully connected layers
             (a float or a `SparsityPlan`); `None` keeps the setting's.
         allocation: How a float `target_sparsity` is shared among layers
@@ -284,7 +286,7 @@ def sparsity_plan(setting, target_sparsity=None, allocation=None):
         target_sparsity: `None` (the setting's target), a float (the
             overall target) or a `SparsityPlan` (used as it is).
         allocation: `None` (the setting's allocation, else `"erk"`) or one
-            of `keras_switcher.plan.ALLOCATIONS`.
+            of `keras_switcher.sparsity.ALLOCATIONS`.
 
     Returns:
         A `SparsityPlan`, or `None` when neither the setting nor the caller

@@ -6,12 +6,13 @@ import keras_tuner
 from keras_switcher import reporting, training
 from keras_switcher.callbacks import SparsityRamp
 from keras_switcher.conversion import switch
-from keras_switcher.plan import ALLOCATIONS, SparsityPlan
-from keras_switcher.switchers import UNetSwitcher
+from keras_switcher.sparsity import ALLOCATIONS, SparsityPlan
+from keras_switcher import switchers
 
 # Name: choices. A list is a `Choice`, a `(min, max)` tuple a log-scaled
 # `Float`, anything else a `Fixed` value.
 DEFAULT_SEARCH_SPACE = {
+    "switcher": "unet",
     "switcher_depth": [2, 3, 4],
     "switcher_channels": [4, 8],
     "gate": ["binary", "relu"],
@@ -93,6 +94,7 @@ def _is_count(value):
 
 # Name: (test of one value, words for the error).
 _VALID_CHOICES = {
+    "switcher": (lambda v: v in switchers.NAMES, f"names among {sorted(switchers.NAMES)}"),
     "switcher_depth": (lambda v: _is_count(v) or v == 0, "non-negative integers"),
     "switcher_channels": (_is_count, "positive integers"),
     "gate": (lambda v: v in ("binary", "relu"), "'binary' or 'relu'"),
@@ -154,8 +156,11 @@ class SwitchedHyperModel(keras_tuner.HyperModel):
 
     The search space is `DEFAULT_SEARCH_SPACE` updated with `search_space`:
     a list gives a choice, a `(min, max)` tuple a log-scaled float range,
-    any other value fixes that setting. Names: `switcher_depth`,
-    `switcher_channels`, `gate`, `magnitude_prior`, `target_sparsity` and
+    any other value fixes that setting. Names: `switcher` (a name of
+    `keras_switcher.switchers.NAMES`: a list such as `["unet",
+    "magnitude"]` searches over the kinds), `switcher_depth`,
+    `switcher_channels`, `gate`, `magnitude_prior` (these four shape the
+    U-Net kinds, `"unet"` and `"neuron"`), `target_sparsity` and
     `sparsity_allocation` (the trial's `SparsityPlan`, the same for a
     builder's head and a switched backbone),
     `optimizer` (`"adam"` or `"sgd"`), `learning_rate`,
@@ -246,12 +251,15 @@ class SwitchedHyperModel(keras_tuner.HyperModel):
 
     def build(self, hp):
         values = _declare(hp, self.space)
-        switcher = UNetSwitcher(
-            depth=values["switcher_depth"],
-            base_channels=values["switcher_channels"],
-            gate=values["gate"],
-            magnitude_prior=values["magnitude_prior"],
-        )
+        switcher = switchers.get(values["switcher"])
+        if isinstance(switcher, switchers.UNetSwitcher):
+            switcher = switchers.fresh(
+                switcher,
+                depth=values["switcher_depth"],
+                base_channels=values["switcher_channels"],
+                gate=values["gate"],
+                magnitude_prior=values["magnitude_prior"],
+            )
         model_kwargs = dict(
             alternate=(values["task_steps"], values["switcher_steps"]),
             gate_cache_steps=values["gate_cache_steps"],

@@ -2,7 +2,7 @@ import keras
 import numpy as np
 import pytest
 
-from keras_switcher import baselines
+from keras_switcher import baselines, sparsity
 
 
 def kernels():
@@ -12,14 +12,14 @@ def kernels():
 
 @pytest.mark.parametrize("method", ["blinded", "uniform", "distribution"])
 def test_masks_reach_the_overall_sparsity(method):
-    masks = baselines.magnitude_masks(kernels(), 0.8, method)
+    masks = sparsity.magnitude_masks(kernels(), 0.8, method)
     kept = sum(int(m.sum()) for m in masks)
     assert kept == round(0.2 * (1200 + 300))
 
 
 def test_blinded_uses_one_global_threshold():
     small, large = kernels()
-    masks = baselines.magnitude_masks([small, large], 0.8, "blinded")
+    masks = sparsity.magnitude_masks([small, large], 0.8, "blinded")
     threshold = min(np.abs(k)[m].min() for k, m in zip((small, large), masks))
     for kernel, mask in zip((small, large), masks):
         assert np.all(np.abs(kernel)[~mask] <= threshold)
@@ -28,13 +28,13 @@ def test_blinded_uses_one_global_threshold():
 
 
 def test_uniform_prunes_each_layer_alike():
-    masks = baselines.magnitude_masks(kernels(), 0.75, "uniform")
+    masks = sparsity.magnitude_masks(kernels(), 0.75, "uniform")
     assert [m.mean() for m in masks] == [0.25, 0.25]
 
 
 def test_distribution_scales_by_each_layers_std():
     small, large = kernels()
-    masks = baselines.magnitude_masks([small, large], 0.75, "distribution")
+    masks = sparsity.magnitude_masks([small, large], 0.75, "distribution")
     # Thresholds in units of each layer's std: same lambda for both layers.
     lam = [np.abs(k)[m].min() / np.std(np.abs(k)) for k, m in zip((small, large), masks)]
     assert abs(lam[0] - lam[1]) < 0.1
@@ -45,7 +45,7 @@ def test_masks_stay_fixed_while_retraining():
     model = keras.Sequential([keras.Input((6,)), keras.layers.Dense(8), keras.layers.Dense(2)])
     model.compile(keras.optimizers.Adam(0.05), "mse")
     layers = baselines.prunable_layers(model)
-    masks = baselines.magnitude_masks([l.kernel.numpy() for l in layers], 0.7)
+    masks = sparsity.magnitude_masks([l.kernel.numpy() for l in layers], 0.7)
     baselines.apply_masks(layers, masks)
     model.fit(np.random.rand(64, 6), np.random.rand(64, 2), epochs=2, verbose=0)
     for layer, mask in zip(layers, masks):
@@ -69,7 +69,7 @@ def test_gradual_pruning_reaches_the_target():
 def test_bad_arguments_are_named(kwargs, name):
     args = {"kernels": kernels(), "sparsity": 0.5, **kwargs}
     with pytest.raises(ValueError, match=f"`{name}`"):
-        baselines.magnitude_masks(**args)
+        sparsity.magnitude_masks(**args)
 
 
 def test_linear_cka_properties():

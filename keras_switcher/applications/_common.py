@@ -4,7 +4,7 @@ import os
 
 import keras
 
-from keras_switcher import plan as plan_lib
+from keras_switcher.sparsity import plan as plan_lib
 from keras_switcher import switchers
 from keras_switcher.layers import SwitchedDense
 from keras_switcher.models import SwitchedModel

@@ -5,7 +5,6 @@ from keras_switcher.baselines.magnitude import (
     GradualMagnitudePruning,
     MaskConstraint,
     apply_masks,
-    magnitude_masks,
     prunable_layers,
     remove_masks,
     zero_fraction,

@@ -1,23 +1,16 @@
-"""Magnitude pruning of dense kernels, as compared by Stier, Darji & Granitzer (2021).
+"""Magnitude pruning of plain `Dense` models by kernel constraints: a peer.
 
-Three ways to pick the weights to remove (arXiv 2107.12917):
-
-- `"blinded"` (class-blinded): one threshold on `|w|` over all layers;
-- `"uniform"` (class-uniform): the same fraction removed from every layer;
-- `"distribution"` (class-distribution): each layer's threshold is
-  `lambda * std(layer)`, with one `lambda` chosen for the overall sparsity.
-
-After pruning, the model is retrained with the masks held fixed by a kernel
+The package's own magnitude pruning is the `"magnitude"` switcher with
+`SparsityRamp`. This module prunes an unswitched `keras.Model` instead, the
+way the peers of Stier, Darji & Granitzer (2021) do: the masks of
+`keras_switcher.sparsity.magnitude_masks` are held fixed by a kernel
 constraint (`apply_masks`), one-shot or with `GradualMagnitudePruning`.
 """
 
 import keras
 import numpy as np
 
-from keras_switcher.sparsity import GradualUpdates, cubic_schedule
-
-METHODS = ("blinded", "uniform", "distribution")
-
+from keras_switcher.sparsity import GradualUpdates, cubic_schedule, magnitude_masks
 
 def prunable_layers(model):
     """The `Dense` layers of a model, nested ones included."""
@@ -43,63 +36,6 @@ def zero_fraction(model):
     kernels = [keras.ops.convert_to_numpy(layer.kernel) for layer in prunable_layers(model)]
     zeros = sum(int((kernel == 0).sum()) for kernel in kernels)
     return zeros / sum(kernel.size for kernel in kernels)
-
-
-def _keep_count(sizes, sparsity):
-    return int(round((1.0 - sparsity) * sum(sizes)))
-
-
-def magnitude_masks(kernels, sparsity, method="blinded"):
-    """Masks keeping the largest-magnitude weights.
-
-    Args:
-        kernels: List of kernel arrays.
-        sparsity: Fraction of all weights to remove, in `[0, 1)`.
-        method: One of `"blinded"`, `"uniform"`, `"distribution"`.
-
-    Returns:
-        A list of boolean arrays, `True` for weights that stay.
-
-    Example:
-
-    >>> masks = magnitude_masks([np.array([[1., -3.], [0.5, 2.]])], 0.5)
-    >>> masks[0].tolist()
-    [[False, True], [False, True]]
-    """
-    if method not in METHODS:
-        raise ValueError(
-            f"Received an invalid value for `method`, expected one of {METHODS}. "
-            f"Received: method={method!r}"
-        )
-    if not 0 <= sparsity < 1:
-        raise ValueError(
-            "Received an invalid value for `sparsity`, expected a float in "
-            f"[0, 1). Received: sparsity={sparsity!r}"
-        )
-    magnitudes = [np.abs(np.asarray(kernel)) for kernel in kernels]
-    if method == "uniform":
-        masks = []
-        for magnitude in magnitudes:
-            keep = _keep_count([magnitude.size], sparsity)
-            masks.append(_top(magnitude.ravel(), keep).reshape(magnitude.shape))
-        return masks
-    if method == "distribution":
-        magnitudes = [m / (np.std(m) or 1.0) for m in magnitudes]
-    flat = np.concatenate([m.ravel() for m in magnitudes])
-    keep = _top(flat, _keep_count([m.size for m in magnitudes], sparsity))
-    masks, start = [], 0
-    for magnitude in magnitudes:
-        masks.append(keep[start : start + magnitude.size].reshape(magnitude.shape))
-        start += magnitude.size
-    return masks
-
-
-def _top(values, keep):
-    """Boolean mask of the `keep` largest values (ties broken by position)."""
-    mask = np.zeros(values.shape, bool)
-    if keep > 0:
-        mask[np.argpartition(-values, keep - 1)[:keep]] = True
-    return mask
 
 
 @keras.saving.register_keras_serializable(package="keras_switcher")

@@ -72,9 +72,12 @@ class SwitchedTrainer:
             optimizer, targets = self.switcher_optimizer, self.switcher_variables
         else:
             optimizer, targets = self.optimizer, self.task_variables
-        # With concurrent switcher updates, the task step also measures the
-        # gradient on the cached gates.
-        gates = cache.gates if cache and phase == schedule_lib.TASK and cache.concurrent_steps else []
+        # With concurrent switcher updates, or switchers that observe the
+        # task steps (movement), the task step also measures the gradient on
+        # the cached gates.
+        observers = [layer.switcher for layer in layers if layer.observes_task_gradient]
+        measures = cache and phase == schedule_lib.TASK and (cache.concurrent_steps or observers)
+        gates = cache.gates if measures else []
 
         def loss_fn():
             with gate_source(layers, source):
@@ -97,11 +100,7 @@ class SwitchedTrainer:
             gate_gradients = gradients[len(targets) :]
             if scale is not None:
                 gate_gradients = [g / ops.cast(scale, g.dtype) for g in gate_gradients]
-            freeze = self.schedule.freeze_switchers_after
-            if freeze is None:
-                cache.accumulate(gate_gradients)
-            else:  # Frozen switchers gather nothing, so they are not updated.
-                self._run_if(self.epochs_seen < freeze, cache.accumulate, gate_gradients)
+            self._run_unless_frozen(self._learn_from_task_step, cache, gate_gradients)
         if cache and phase == schedule_lib.TASK:
             cache.count_task_step()
         if phase != schedule_lib.WARMUP:
@@ -121,6 +120,22 @@ class SwitchedTrainer:
             float(schedule_lib.PHASE_CODES[phase]), "float32"
         )
         return logs
+
+    def _run_unless_frozen(self, fn, *args):
+        """Runs `fn(*args)` unless the switchers are frozen by now."""
+        freeze = self.schedule.freeze_switchers_after
+        if freeze is None:
+            fn(*args)
+        else:  # Frozen switchers gather nothing, so they do not change.
+            self._run_if(self.epochs_seen < freeze, fn, *args)
+
+    def _learn_from_task_step(self, cache, gate_gradients):
+        """Hands a task step's gate gradients to the switchers that use them."""
+        if cache.concurrent_steps:
+            cache.accumulate(gate_gradients)
+        for layer, gradient in zip(cache.layers, gate_gradients):
+            if layer.observes_task_gradient:
+                layer.switcher.observe(gradient)
 
     def _observed_sparsity(self):
         """Share of switched connections off in the gates of the last call."""

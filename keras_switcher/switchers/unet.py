@@ -1,70 +1,9 @@
-"""Switcher networks: map a dense layer's kernel to a gate of the same shape."""
+"""The paper's switcher network: a U-Net that reads the kernel as an image."""
 
 import keras
 from keras import ops
 
-
-@keras.saving.register_keras_serializable(package="keras_switcher")
-class Switcher(keras.layers.Layer):
-    """Base class of switcher networks.
-
-    A switcher reads a 2-D kernel of shape `(input_dim, units)` and returns a
-    non-negative gate of the same shape. A connection whose gate is `0` is
-    switched off; a positive gate also rescales its weight. The variables of
-    every `Switcher` in a `SwitchedModel` are trained in the switcher phase
-    only.
-
-    The contract a subclass fulfils, checked when a `SwitchedDense` builds
-    it:
-
-    - `build(kernel_shape)` creates its weights for a 2-D kernel shape, and
-      `call(kernel)` returns a gate of the kernel's shape: the gate is a
-      function of the kernel and the switcher's weights (so cached gates
-      and exported masks stay valid). A switcher whose attribute
-      `gradient_input` is `True` is called as `call(kernel, gate_gradient=)`
-      with its layer's running gate gradient, which changes only when the
-      switcher is updated, and must accept `gate_gradient=None`.
-    - `get_config()` returns every constructor argument, so that
-      `switchers.fresh` can copy the setting for another layer and saved
-      models rebuild it.
-    - To follow a sparsity target (builders' `target_sparsity`, the command
-      line, the tuner and `SparsityRamp`), it takes a `target_sparsity`
-      constructor argument (`None` or a float in `[0, 1)`), keeps it as an
-      attribute, and, when it is not `None`, creates in `build` a scalar
-      non-trainable variable `sparsity` (starting at `target_sparsity`)
-      that `call` reads as the fraction of connections to switch off.
-    - To switch blocks (`block_size`, TFLite's sparse layout), it takes a
-      `block_size` argument and keeps it as an attribute.
-
-    Example:
-
-    >>> class MagnitudeSwitcher(Switcher):
-    ...     def call(self, kernel):
-    ...         return keras.ops.cast(keras.ops.abs(kernel) > 0.05, kernel.dtype)
-    >>> SwitchedDense(4, switcher=MagnitudeSwitcher())(keras.ops.ones((2, 3))).shape
-    (2, 4)
-    """
-
-    def compute_output_shape(self, kernel_shape):
-        return tuple(kernel_shape)
-
-
-def _standardise(x, epsilon):
-    """Shifts and scales `x` to zero mean and unit variance."""
-    mean, variance = ops.moments(x, axes=list(range(len(x.shape))))
-    return (x - mean) * ops.rsqrt(variance + epsilon)
-
-
-def _block_means(scores, block_size):
-    """Averages `scores` over groups of `block_size` consecutive rows.
-
-    The last group may be shorter; it is averaged over the rows it has.
-    """
-    rows = scores.shape[0]
-    padded = ops.pad(scores, [[0, -rows % block_size], [0, 0]])
-    sums = ops.sum(ops.reshape(padded, (-1, block_size, scores.shape[1])), axis=1)
-    counts = [block_size] * (rows // block_size) + ([rows % block_size] if rows % block_size else [])
-    return sums / ops.convert_to_tensor(counts, dtype=scores.dtype)[:, None]
+from keras_switcher.switchers.base import Switcher, standardise
 
 
 def _norm(x, gamma, beta, epsilon):
@@ -93,15 +32,10 @@ class UNetSwitcher(Switcher):
     With the defaults (`depth=5`, `base_channels=8`) this is the authors'
     network (channels 8 to 256, about 0.96 M parameters).
 
-    `target_sparsity` is an extension: the gate becomes
-    `ReLU(z - quantile(z, target_sparsity))`, where `z` is the last
-    normalised feature map, so that exactly that fraction of connections is
-    switched off (ties aside) while the switcher still learns which ones;
-    it is then divided by its mean over the kept connections, so the
-    kernel keeps its scale whatever the sparsity.
-    The fraction in use is the variable `sparsity`, which starts at
-    `target_sparsity`; `keras_switcher.callbacks.SparsityRamp` raises it
-    gradually instead.
+    `target_sparsity`, `gate` and `block_size` are the base's (`Switcher`):
+    with a target the gate thresholds the U-Net's last normalised feature
+    map at exactly that fraction of connections (an extension of the
+    paper's free ReLU gate).
 
     `gradient_input` is an extension: the switcher also reads the layer's
     running average of the loss gradient with respect to the gate,
@@ -112,12 +46,6 @@ class UNetSwitcher(Switcher):
     scores with a learned weight that starts at zero, so the gate starts
     as without it. It needs cached gates, whose steps measure that gradient
     (`SwitchedModel(gate_refresh_steps=...)`).
-
-    `block_size` is an extension: connections are switched in blocks of
-    `block_size` consecutive inputs of one unit (the scores are averaged
-    over each block), the layout in which TFLite runs a sparse fully
-    connected kernel: `4` for float models, `16` for int8 ones. Sparsity
-    targets then count blocks.
 
     Args:
         depth: Number of 2x2 poolings in the encoder. Non-negative integer.
@@ -162,43 +90,21 @@ class UNetSwitcher(Switcher):
         gradient_input=False,
         **kwargs,
     ):
-        super().__init__(**kwargs)
+        super().__init__(
+            target_sparsity=target_sparsity, gate=gate, block_size=block_size, **kwargs
+        )
         if not isinstance(gradient_input, bool):
             raise ValueError(
                 "Received an invalid value for `gradient_input`, expected "
                 f"True or False. Received: gradient_input={gradient_input!r}"
             )
         self.gradient_input = gradient_input
-        if not isinstance(block_size, int) or isinstance(block_size, bool) or block_size <= 0:
-            raise ValueError(
-                "Received an invalid value for `block_size`, expected a "
-                f"positive integer (4 for TFLite's float sparse kernel, 16 for "
-                f"int8). Received: block_size={block_size!r}"
-            )
-        self.block_size = block_size
-        if gate not in ("relu", "binary"):
-            raise ValueError(
-                "Received an invalid value for `gate`, expected 'relu' or "
-                f"'binary'. Received: gate={gate!r}"
-            )
-        self.gate = gate
         if not isinstance(magnitude_prior, bool):
             raise ValueError(
                 "Received an invalid value for `magnitude_prior`, expected "
                 f"True or False. Received: magnitude_prior={magnitude_prior!r}"
             )
         self.magnitude_prior = magnitude_prior
-        if target_sparsity is not None and (
-            isinstance(target_sparsity, bool)
-            or not isinstance(target_sparsity, (int, float))
-            or not 0 <= target_sparsity < 1
-        ):
-            raise ValueError(
-                "Received an invalid value for `target_sparsity`, expected "
-                "None or a float in [0, 1). "
-                f"Received: target_sparsity={target_sparsity!r}"
-            )
-        self.target_sparsity = target_sparsity
         if not isinstance(depth, int) or isinstance(depth, bool) or depth < 0:
             raise ValueError(
                 "Received an invalid value for `depth`, expected a "
@@ -243,11 +149,7 @@ class UNetSwitcher(Switcher):
         return kernel, gamma, beta
 
     def build(self, kernel_shape):
-        if len(kernel_shape) != 2:
-            raise ValueError(
-                f"{self.__class__.__name__} expects a 2-D kernel. "
-                f"Received: kernel_shape={tuple(kernel_shape)}"
-            )
+        super().build(kernel_shape)
         channels = [self.base_channels * 2**level for level in range(self.depth + 1)]
         self._encoder = []
         previous = 2 if self.gradient_input else 1
@@ -267,13 +169,6 @@ class UNetSwitcher(Switcher):
         if self.gradient_input:
             self.gradient_weight = self.add_weight(
                 name="gradient_weight", shape=(), initializer="zeros"
-            )
-        if self.target_sparsity is not None:
-            self.sparsity = self.add_weight(
-                name="sparsity",
-                shape=(),
-                initializer=keras.initializers.Constant(self.target_sparsity),
-                trainable=False,
             )
 
     # The last convolution, from the decoder's channels to one score.
@@ -326,7 +221,7 @@ class UNetSwitcher(Switcher):
         scores = _norm(ops.conv(features, out_kernel, padding="same"), gamma, beta, self.epsilon)
         scores = scores[0, :, :, 0]
         if self.magnitude_prior:
-            scores = scores + _standardise(self._prior(kernel), self.epsilon)
+            scores = scores + standardise(self._prior(kernel), self.epsilon)
         if signal is not None:
             scores = scores + self.gradient_weight * signal
         return scores
@@ -341,7 +236,7 @@ class UNetSwitcher(Switcher):
             return ops.zeros_like(kernel)
         signal = -ops.stop_gradient(ops.cast(gate_gradient, kernel.dtype))
         signal = signal / (ops.max(ops.abs(signal)) + 1e-30)
-        return _standardise(signal, 1e-12)
+        return standardise(signal, 1e-12)
 
     def scores(self, kernel, gate_gradient=None):
         """The connections' scores, which the gate thresholds.
@@ -351,16 +246,12 @@ class UNetSwitcher(Switcher):
             gate_gradient: As in `call`.
 
         Returns:
-            A tensor of the kernel's shape (one row per block of inputs with
-            `block_size > 1`; one column for `NeuronSwitcher`), in the
-            layer's own units: with the magnitude prior, they start as the
+            A tensor of the kernel's shape (one column for
+            `NeuronSwitcher`): with the magnitude prior, they start as the
             standardised prior.
         """
         signal = self._gradient_signal(kernel, gate_gradient) if self.gradient_input else None
-        scores = self._scores(self._features(kernel, signal), kernel, signal)
-        if self.block_size > 1:
-            scores = _block_means(scores, self.block_size)
-        return scores
+        return self._scores(self._features(kernel, signal), kernel, signal)
 
     def shared_scores(self, kernel, scores):
         """`scores` in the prior's own units, comparable between layers.
@@ -382,29 +273,6 @@ class UNetSwitcher(Switcher):
         mean, variance = ops.moments(prior, axes=list(range(len(prior.shape))))
         return mean + ops.sqrt(variance + self.epsilon) * scores
 
-    def gate_from_scores(self, scores, kernel_shape):
-        """Thresholds `scores` into the gate of a kernel of `kernel_shape`."""
-        threshold = 0.0
-        if self.target_sparsity is not None:
-            threshold = ops.stop_gradient(ops.quantile(scores, self.sparsity))
-        if self.gate == "binary":
-            mask = ops.cast(scores > threshold, scores.dtype)
-            # Straight-through: the value is the mask, the gradient flows to
-            # the scores as if the gate were the identity.
-            gate = mask + (scores - ops.stop_gradient(scores))
-        else:
-            gate = ops.relu(scores - threshold)
-            if self.target_sparsity is not None:
-                # Kept gates average 1: the kernel keeps its scale at any sparsity.
-                kept = ops.maximum(ops.sum(ops.cast(gate > 0, gate.dtype)), 1.0)
-                gate = gate / ops.stop_gradient(ops.sum(gate) / kept)
-        if self.block_size > 1:
-            gate = ops.repeat(gate, self.block_size, axis=0)[: kernel_shape[0]]
-        return ops.broadcast_to(gate, kernel_shape)
-
-    def call(self, kernel, gate_gradient=None):
-        return self.gate_from_scores(self.scores(kernel, gate_gradient), kernel.shape)
-
     def get_config(self):
         config = super().get_config()
         config.update(
@@ -412,10 +280,7 @@ class UNetSwitcher(Switcher):
                 "depth": self.depth,
                 "base_channels": self.base_channels,
                 "epsilon": self.epsilon,
-                "target_sparsity": self.target_sparsity,
-                "gate": self.gate,
                 "magnitude_prior": self.magnitude_prior,
-                "block_size": self.block_size,
                 "gradient_input": self.gradient_input,
                 "kernel_initializer": keras.initializers.serialize(
                     self.kernel_initializer
@@ -446,6 +311,7 @@ class NeuronSwitcher(UNetSwitcher):
     4
     """
 
+    granularity = "neuron"
     _output_name = "neuron_gate"
     _output_kernel_size = 1
 
@@ -455,7 +321,7 @@ class NeuronSwitcher(UNetSwitcher):
         scores = _norm(ops.conv(rows, out_kernel), gamma, beta, self.epsilon)
         scores = scores[0, :, :, 0]  # (rows, 1)
         if self.magnitude_prior:
-            scores = scores + _standardise(self._prior(kernel), self.epsilon)
+            scores = scores + standardise(self._prior(kernel), self.epsilon)
         if signal is not None:
             scores = scores + self.gradient_weight * ops.mean(signal, axis=1, keepdims=True)
         return scores
@@ -463,78 +329,3 @@ class NeuronSwitcher(UNetSwitcher):
     def _prior(self, kernel):
         """What the magnitude prior standardises: each row's L2 norm."""
         return ops.sqrt(ops.sum(ops.square(kernel), axis=1, keepdims=True))
-
-
-def check_contract(switcher, kernel_shape):
-    """Raises if a built switcher cannot follow its sparsity target.
-
-    Args:
-        switcher: A built `Switcher`.
-        kernel_shape: The shape of the kernel it switches.
-    """
-    target = getattr(switcher, "target_sparsity", None)
-    sparsity = getattr(switcher, "sparsity", None)
-    if target is not None and not (
-        isinstance(sparsity, keras.Variable) and tuple(sparsity.shape) == ()
-    ):
-        raise ValueError(
-            f"{switcher.__class__.__name__} has target_sparsity={target!r} but "
-            "no scalar `sparsity` variable after `build`: a switcher that "
-            "follows a target must create one (see the `Switcher` contract), "
-            "which `SparsityRamp` moves towards the target. Received: "
-            f"sparsity={sparsity!r} for a kernel of shape {tuple(kernel_shape)}"
-        )
-
-
-def get(identifier):
-    """Returns a switcher from an identifier.
-
-    Args:
-        identifier: `None` or `"unet"` for the default `UNetSwitcher`, a
-            `Switcher` instance (returned as is), or a dict from
-            `keras.saving.serialize_keras_object` of a switcher.
-
-    Returns:
-        A `Switcher` instance.
-
-    Example:
-
-    >>> get({"class_name": "UNetSwitcher", "config": {"depth": 3}}).depth
-    3
-    """
-    if identifier is None or identifier == "unet":
-        return UNetSwitcher()
-    if isinstance(identifier, Switcher):
-        return identifier
-    if isinstance(identifier, dict):
-        switcher = keras.saving.deserialize_keras_object(identifier)
-        if isinstance(switcher, Switcher):
-            return switcher
-    raise ValueError(
-        "Received an invalid value for `switcher`, expected None, 'unet', a "
-        "`keras_switcher.Switcher` instance or its serialized config. "
-        f"Received: switcher={identifier!r}"
-    )
-
-
-def fresh(identifier, **overrides):
-    """Returns a new, unbuilt switcher with the setting of `identifier`.
-
-    Use it to give several layers the same setting without sharing weights.
-
-    Args:
-        identifier: Anything `get` accepts.
-        **overrides: Constructor arguments to change, e.g. `target_sparsity`.
-
-    Returns:
-        A new `Switcher` instance.
-    """
-    setting = keras.saving.serialize_keras_object(get(identifier))
-    unknown = set(overrides) - set(setting["config"])
-    if unknown:
-        raise ValueError(
-            f"Switcher {setting['class_name']} has no argument "
-            f"{sorted(unknown)}; it cannot take {overrides}."
-        )
-    setting["config"].update(overrides)
-    return keras.saving.deserialize_keras_object(setting)

@@ -4,8 +4,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from keras_switcher.baselines.magnitude import magnitude_masks
-from keras_switcher.sparsity import erk_sparsities
+from keras_switcher.sparsity.allocations import erk_sparsities, lowest, magnitude_masks
 
 ALLOCATIONS = ("erk", "uniform", "magnitude", "learned")
 
@@ -159,13 +158,7 @@ def share_by_threshold(layers):
         ),
         "int32",
     )
-    # The `count` lowest scores are switched off, ties broken by position:
-    # one sort, its first `count` places scattered back to the scores.
-    order = ops.argsort(ops.concatenate(shared))
-    total = sum(sizes)
-    off = ops.scatter(
-        ops.expand_dims(order, -1), ops.cast(ops.arange(total) < count, "float32"), (total,)
-    )
+    off = lowest(ops.concatenate(shared), count)
     start = 0
     for layer, size in zip(layers, sizes):
         share = ops.mean(off[start : start + size])
