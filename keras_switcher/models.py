@@ -248,8 +248,9 @@ class SwitchedModel(backend_trainer(), keras.Model):
                     f"The 'learned' allocation compares the scores of every "
                     f"layer, but layer '{layer.name}' has a "
                     f"{layer.switcher.__class__.__name__}, which has no "
-                    "`scores`/`shared_scores`/`gate_from_scores`. Use "
-                    "`UNetSwitcher` (or a subclass), or another allocation."
+                    "`shared_scores` (scores in units comparable between "
+                    "layers). Use `UNetSwitcher` (or a subclass), or another "
+                    "allocation."
                 )
 
     def _check_plan(self):

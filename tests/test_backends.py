@@ -37,6 +37,17 @@ def test_trainer_tests_pass_on_jax():
     assert re.search(r"\b11 passed\b", printed), printed[-2000:]
 
 
+def test_switcher_kinds_train_save_and_strip_on_jax():
+    """The weightless kinds (the U-Net ones run in the trainer tests above):
+    the README snippet, movement's scores, a custom rule, save and strip."""
+    printed = run([
+        "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_switcher_kinds.py",
+        "-k", "(pastes and (magnitude or movement)) or movement_scores or custom"
+        " or (saves_reloads and (magnitude or movement))",
+    ])
+    assert re.search(r"\b9 passed\b", printed), printed[-2000:]
+
+
 def test_imports_and_trains_with_tensorflow_unimportable(tmp_path):
     printed = run(["no_tensorflow_job.py", str(tmp_path)])
     assert "tensorflow imported: False" in printed

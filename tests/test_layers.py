@@ -12,7 +12,7 @@ def small_switcher():
 
 
 class WrongShapeSwitcher(Switcher):
-    def call(self, kernel):
+    def scores(self, kernel):
         return keras.ops.ones((3, 3))
 
 
@@ -75,7 +75,7 @@ def test_units_must_be_a_positive_integer(units):
 
 def test_switcher_with_wrong_shape_is_rejected():
     layer = SwitchedDense(4, switcher=WrongShapeSwitcher())
-    with pytest.raises(ValueError, match=r"gate of the kernel's shape \(5, 4\)"):
+    with pytest.raises(ValueError, match=r"WrongShapeSwitcher for a kernel of shape \(5, 4\) must have shape \(5, 4\)"):
         layer(np.ones((2, 5), "float32"))
 
 

@@ -135,10 +135,11 @@ class SwitchedModelTest(testing.TestCase):
         self.assertEqual(model.predict(x, verbose=0).shape, (64, 2))
 
 
-def test_compile_without_switcher_optimizer_is_an_error():
+def test_compile_without_switcher_optimizer_picks_the_documented_default():
     model = make_model()
-    with pytest.raises(ValueError, match="switcher_optimizer"):
-        model.compile(optimizer="sgd", loss="mse")
+    model.compile(optimizer="sgd", loss="mse")
+    assert isinstance(model.switcher_optimizer, keras.optimizers.Adam)
+    assert float(model.switcher_optimizer.learning_rate.numpy()) == pytest.approx(1e-3)
 
 
 def test_one_optimizer_for_both_phases_is_an_error():

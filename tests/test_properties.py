@@ -15,15 +15,16 @@ PROFILE = settings(max_examples=15, deadline=None, suppress_health_check=[Health
 class GivenGate(Switcher):
     """A switcher that returns a fixed gate: the property under test is the layer's."""
 
-    def __init__(self, gate, **kwargs):
+    def __init__(self, fixed, **kwargs):
         super().__init__(**kwargs)
-        self.fixed = np.asarray(gate, dtype="float32")
+        self.fixed = np.asarray(fixed, dtype="float32")
 
-    def call(self, kernel):
+    def scores(self, kernel):
+        # Non-negative, so the paper's gate `ReLU(scores)` is the given gate.
         return keras.ops.convert_to_tensor(self.fixed)
 
     def get_config(self):
-        return {**super().get_config(), "gate": self.fixed.tolist()}
+        return {**super().get_config(), "fixed": self.fixed.tolist()}
 
 
 def gate_arrays(rows, cols, seed, off):
@@ -45,7 +46,7 @@ def gate_arrays(rows, cols, seed, off):
 )
 def test_switched_dense_equals_the_reference(rows, cols, batch, off, use_bias, activation, seed):
     gate = gate_arrays(rows, cols, seed, off)
-    layer = SwitchedDense(cols, activation=activation, use_bias=use_bias, switcher=GivenGate(gate))
+    layer = SwitchedDense(cols, activation=activation, use_bias=use_bias, switcher=GivenGate(fixed=gate))
     x = np.random.RandomState(seed + 1).randn(batch, rows).astype("float32")
     y = np.asarray(layer(x))
     kernel = np.asarray(layer.kernel)
@@ -74,7 +75,7 @@ def test_shrink_keeps_outputs_for_random_gates(widths, off, unit_multiple, seed)
     x = inputs
     for index, units in enumerate(widths[1:]):
         gate = gate_arrays(x.shape[-1], units, seed + index, off)
-        x = SwitchedDense(units, activation="relu", name=f"d{index}", switcher=GivenGate(gate))(x)
+        x = SwitchedDense(units, activation="relu", name=f"d{index}", switcher=GivenGate(fixed=gate))(x)
     model = SwitchedModel(inputs, x)
     rng = np.random.RandomState(seed)
     for layer in model.switched_layers:

@@ -129,15 +129,14 @@ def test_switcher_with_a_target_but_no_sparsity_variable_is_refused():
     from keras_switcher import SwitchedDense, Switcher
 
     class Thresholded(Switcher):
-        def __init__(self, target_sparsity=None, **kwargs):
-            super().__init__(**kwargs)
-            self.target_sparsity = target_sparsity
+        def build(self, kernel_shape):  # Without `super().build`.
+            pass
 
-        def call(self, kernel):
+        def scores(self, kernel):
             return keras.ops.ones_like(kernel)
 
     layer = SwitchedDense(4, switcher=Thresholded(target_sparsity=0.5))
-    with pytest.raises(ValueError, match="target_sparsity=0.5 but no scalar `sparsity` variable"):
+    with pytest.raises(ValueError, match="target_sparsity=0.5 but no scalar `sparsity` variable.*must call `super\(\).build"):
         layer(keras.ops.ones((2, 3)))
     # Without a target, the same switcher is accepted.
     assert tuple(SwitchedDense(4, switcher=Thresholded())(keras.ops.ones((2, 3))).shape) == (2, 4)

@@ -67,6 +67,15 @@ class UNetSwitcher(Switcher):
         block_size: Positive integer: how many consecutive inputs of a unit
             share one gate. `1` switches single connections.
         gradient_input: If `True`, `call` also takes `gate_gradient`.
+        movement_input: If `True` (an extension, for fine-tuning trained
+            models), the switcher also accumulates movement-pruning scores
+            (`-w * dL/dw'` over the task steps, as `MovementSwitcher`) and
+            reads them, standardised, as an input channel; its prior (with
+            `magnitude_prior`) becomes `z(movement) + magnitude_weight *
+            z(|w|)`, the `"movement+magnitude"` rule, so it starts as that
+            rule and learns corrections to it. Needs cached gates.
+        magnitude_weight: Non-negative float, the weight of `z(|w|)` in the
+            prior with `movement_input`.
         **kwargs: Base layer keyword arguments, such as `name`.
 
     Example:
@@ -88,6 +97,8 @@ class UNetSwitcher(Switcher):
         magnitude_prior=False,
         block_size=1,
         gradient_input=False,
+        movement_input=False,
+        magnitude_weight=0.5,
         **kwargs,
     ):
         super().__init__(
@@ -105,6 +116,23 @@ class UNetSwitcher(Switcher):
                 f"True or False. Received: magnitude_prior={magnitude_prior!r}"
             )
         self.magnitude_prior = magnitude_prior
+        if not isinstance(movement_input, bool):
+            raise ValueError(
+                "Received an invalid value for `movement_input`, expected "
+                f"True or False. Received: movement_input={movement_input!r}"
+            )
+        if (
+            isinstance(magnitude_weight, bool)
+            or not isinstance(magnitude_weight, (int, float))
+            or not 0 <= magnitude_weight < float("inf")
+        ):
+            raise ValueError(
+                "Received an invalid value for `magnitude_weight`, expected a "
+                f"non-negative float. Received: magnitude_weight={magnitude_weight!r}"
+            )
+        self.movement_input = movement_input
+        self.observes_task_gradient = movement_input
+        self.magnitude_weight = float(magnitude_weight)
         if not isinstance(depth, int) or isinstance(depth, bool) or depth < 0:
             raise ValueError(
                 "Received an invalid value for `depth`, expected a "
@@ -152,7 +180,11 @@ class UNetSwitcher(Switcher):
         super().build(kernel_shape)
         channels = [self.base_channels * 2**level for level in range(self.depth + 1)]
         self._encoder = []
-        previous = 2 if self.gradient_input else 1
+        previous = 1 + self.gradient_input + self.movement_input
+        if self.movement_input:
+            self.movement = self.add_weight(
+                name="movement", shape=tuple(kernel_shape), initializer="zeros", trainable=False
+            )
         for level, width in enumerate(channels):
             self._encoder.append(
                 self._add_block(f"down{level}", (3, 3, previous, width), width)
@@ -195,8 +227,12 @@ class UNetSwitcher(Switcher):
         """The decoder's last feature map, cropped to `(1, rows, cols, C)`."""
         rows, cols = kernel.shape
         multiple = 2**self.depth
-        image = kernel if signal is None else ops.stack([kernel, signal], axis=-1)
-        image = ops.reshape(image, (1, rows, cols, -1))
+        channels = [kernel]
+        if self.movement_input:
+            channels.append(self._movement_scores(kernel))
+        if signal is not None:
+            channels.append(signal)
+        image = ops.reshape(ops.stack(channels, axis=-1), (1, rows, cols, -1))
         image = ops.pad(
             image,
             [[0, 0], [0, -rows % multiple], [0, -cols % multiple], [0, 0]],
@@ -221,7 +257,7 @@ class UNetSwitcher(Switcher):
         scores = _norm(ops.conv(features, out_kernel, padding="same"), gamma, beta, self.epsilon)
         scores = scores[0, :, :, 0]
         if self.magnitude_prior:
-            scores = scores + standardise(self._prior(kernel), self.epsilon)
+            scores = scores + self._prior_scores(kernel)
         if signal is not None:
             scores = scores + self.gradient_weight * signal
         return scores
@@ -229,6 +265,21 @@ class UNetSwitcher(Switcher):
     def _prior(self, kernel):
         """What the magnitude prior standardises: `|kernel|`."""
         return ops.abs(kernel)
+
+    def _prior_scores(self, kernel):
+        """The prior the network's scores are added to."""
+        magnitude = standardise(self._prior(kernel), self.epsilon)
+        if not self.movement_input:
+            return magnitude
+        return self._movement_scores(kernel) + self.magnitude_weight * magnitude
+
+    def _movement_scores(self, kernel):
+        """The accumulated movement, standardised (zeros before any step)."""
+        return standardise(ops.cast(ops.convert_to_tensor(self.movement), kernel.dtype), self.epsilon)
+
+    def observe(self, gate_gradient):
+        """Adds one task step's `-w * dL/dw'` to `movement` (`movement_input`)."""
+        self.movement.assign_add(-ops.cast(gate_gradient, self.movement.dtype))
 
     def _gradient_signal(self, kernel, gate_gradient):
         """`-gate_gradient` at unit variance (zeros when not given)."""
@@ -282,6 +333,8 @@ class UNetSwitcher(Switcher):
                 "epsilon": self.epsilon,
                 "magnitude_prior": self.magnitude_prior,
                 "gradient_input": self.gradient_input,
+                "movement_input": self.movement_input,
+                "magnitude_weight": self.magnitude_weight,
                 "kernel_initializer": keras.initializers.serialize(
                     self.kernel_initializer
                 ),
@@ -314,6 +367,15 @@ class NeuronSwitcher(UNetSwitcher):
     granularity = "neuron"
     _output_name = "neuron_gate"
     _output_kernel_size = 1
+
+    def __init__(self, *args, movement_input=False, **kwargs):
+        if movement_input:
+            raise ValueError(
+                "NeuronSwitcher scores input neurons, and movement scores "
+                "connections: `movement_input` is for UNetSwitcher. "
+                f"Received: movement_input={movement_input!r}"
+            )
+        super().__init__(*args, **kwargs)
 
     def _scores(self, features, kernel, signal=None):
         out_kernel, gamma, beta = self._output_block

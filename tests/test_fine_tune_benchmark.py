@@ -1,0 +1,32 @@
+"""The sparse fine-tuning benchmark (`benchmarks/fine_tune.py`) end to end, tiny."""
+
+import json
+import os
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(__file__)), "benchmarks"))
+
+import fine_tune  # noqa: E402
+
+
+def test_every_method_writes_its_row(mnist_dir, tmp_path):
+    out = tmp_path / "fine_tune"
+    fine_tune.main([
+        "--data-dir", os.path.dirname(mnist_dir), "--out", str(out), "--targets", "0.9",
+        "--seeds", "0", "--source-epochs", "1", "--epochs", "2", "--limit", "512",
+        "--refresh-steps", "2",
+    ])
+    rows = json.loads((out / "results.json").read_text())
+    assert [row["method"] for row in rows] == list(fine_tune.METHODS)
+    for row in rows:
+        assert set(row) >= {"method", "target", "seed", "accuracy", "sparsity", "seconds_per_epoch"}
+        assert row["accuracy"] > 25, row  # Five classes: chance is 20%.
+        if row["method"] != "dense":
+            assert abs(row["sparsity"] - 0.9) < 1e-3, row
+    assert (out / "accuracy_vs_sparsity.png").stat().st_size > 0
+    assert "| unet-frozen | 90% |" in (out / "results.md").read_text()
+
+
+def test_class_lists_parse():
+    assert fine_tune.parse_classes("5-9") == [5, 6, 7, 8, 9]
+    assert fine_tune.parse_classes("0,2,4") == [0, 2, 4]
