@@ -150,7 +150,11 @@ def switcher_of(method, args):
 
 
 def run(method, target, seed, pretrained, data, args):
-    """Fine-tunes the pretrained model with one method; returns its row."""
+    """Fine-tunes the pretrained model with one method.
+
+    Returns:
+        `(row, model)`: the results row and the fine-tuned model.
+    """
     _, (test_x, test_y) = data
     (train_x, train_y), _ = data
     x, y = split(train_x, train_y, args.target_classes, args.limit)
@@ -190,7 +194,7 @@ def run(method, target, seed, pretrained, data, args):
            "sparsity": sparsity, "seconds_per_epoch": callbacks[0].steady_seconds(),
            "test_images": int(len(test_y))}
     print(row, flush=True)
-    return row
+    return row, model
 
 
 def table(rows):
@@ -285,7 +289,7 @@ def main(argv=None):
             for method in args.methods:
                 if method == "dense" and target != args.targets[0]:
                     continue
-                row = run(method, target, seed, pretrained, data, args)
+                row, _ = run(method, target, seed, pretrained, data, args)
                 if method == "dense":
                     row["target"] = 0.0  # Nothing is pruned.
                 rows.append(row)

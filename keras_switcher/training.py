@@ -8,7 +8,7 @@ import keras
 from keras_switcher import applications
 from keras_switcher.callbacks import MultiStepDecay, SparsityRamp
 from keras_switcher.sparsity import SparsityPlan
-from keras_switcher.switchers import UNetSwitcher
+from keras_switcher.switchers import MovementSwitcher, UNetSwitcher
 
 BUILDERS = {
     "lenet300100": applications.LeNet300100,
@@ -152,6 +152,25 @@ SETTINGS["concurrent"] = dataclasses.replace(
     ),
     alternate=(1, 0),
     concurrent_switcher_updates=10,
+    freeze_fraction=None,
+)
+
+
+SETTINGS["fine_tune"] = dataclasses.replace(
+    SETTINGS["recommended"],
+    description=(
+        "for making a trained model sparse while it learns a new task: the "
+        "movement switcher (scores accumulate -W * dL/dW'), gates refreshed "
+        "every 20 steps, 98% of each layer's connections off on a ramp over "
+        "70% of the epochs, SGD 0.01 with momentum 0.9, batch 128"
+    ),
+    optimizer=lambda learning_rate: keras.optimizers.SGD(learning_rate, momentum=0.9),
+    learning_rate=0.01,
+    switcher=MovementSwitcher,
+    gate_cache_steps=20,
+    batch_size=128,
+    ramp_fraction=0.7,
+    sparsity=SparsityPlan(0.98, allocation="uniform"),
     freeze_fraction=None,
 )
 

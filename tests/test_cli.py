@@ -47,6 +47,14 @@ def test_no_compare_and_no_validation(tmp_path, capsys):
     assert summary["train_split"] == "train"
 
 
+def test_switcher_is_chosen_by_name(tmp_path, capsys):
+    output = tmp_path / "m.keras"
+    assert cli.main(["train", "--epochs", "1", "--no-compare", "--validation-split", "0", "--verbose", "0",
+                     "--switcher", "magnitude", "--output", str(output)]) == 0
+    model = keras.saving.load_model(output)
+    assert {layer.switcher.__class__.__name__ for layer in model.switched_layers} == {"MagnitudeSwitcher"}
+
+
 def test_unreadable_data_dir_exits_non_zero_with_one_line(tmp_path, capsys):
     status = cli.main(["train", "--dataset", "mnist", "--data-dir", str(tmp_path / "none"), "--output", str(tmp_path / "m.keras")])
     error = capsys.readouterr().err.strip()

@@ -128,6 +128,7 @@ class _FakeModel:
         ({"backbone": "lenet300100", "input_shape": None}, "input_shape=None"),
         ({"search_space": {"depth": [1, 2]}}, "unknown names"),
         ({"search_space": {"gate": []}}, "empty list"),
+        ({"search_space": {"switcher": ["unet", "magnitud"]}}, "names among \\['magnitude'"),
         ({"search_space": {name: value[0] if isinstance(value, (list, tuple)) else value
                            for name, value in DEFAULT_SEARCH_SPACE.items()}}, "search space is empty"),
     ],
@@ -152,3 +153,13 @@ def test_grid_and_bayesian_tuners_run_the_hypermodel(tuner_class, tmp_path):
     tuner.search(train, validation_data=val, epochs=1, verbose=0)
     (trial,) = tuner.oracle.get_best_trials(1)
     assert trial.score is not None and trial.metrics.exists("val_sparsity")
+
+
+def test_the_search_can_range_over_switcher_kinds():
+    hypermodel = SwitchedHyperModel("lenet300100", (8, 8, 1), search_space={"switcher": ["unet", "magnitude"]})
+    for kind, expected in (("unet", "UNetSwitcher"), ("magnitude", "MagnitudeSwitcher")):
+        hp = keras_tuner.HyperParameters()
+        hypermodel.declare_hyperparameters(hp)
+        hp.values["switcher"] = kind
+        model = hypermodel.build(hp)
+        assert {layer.switcher.__class__.__name__ for layer in model.switched_layers} == {expected}

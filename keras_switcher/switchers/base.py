@@ -35,6 +35,16 @@ def _check_choice(name, value, choices):
         )
 
 
+def check_non_negative_float(name, value):
+    """Raises unless `value` is a finite number >= 0; returns it as a float."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < float("inf"):
+        raise ValueError(
+            f"Received an invalid value for `{name}`, expected a non-negative "
+            f"float. Received: {name}={value!r}"
+        )
+    return float(value)
+
+
 def _check_positive_int(name, value, hint=""):
     if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
         raise ValueError(

@@ -3,7 +3,7 @@
 import keras
 from keras import ops
 
-from keras_switcher.switchers.base import Switcher, standardise
+from keras_switcher.switchers.base import Switcher, check_non_negative_float, standardise
 
 
 @keras.saving.register_keras_serializable(package="keras_switcher")
@@ -77,16 +77,7 @@ class MovementSwitcher(Switcher):
 
     def __init__(self, magnitude_weight=0.0, target_sparsity=None, gate="binary", block_size=1, **kwargs):
         super().__init__(target_sparsity=target_sparsity, gate=gate, block_size=block_size, **kwargs)
-        if (
-            isinstance(magnitude_weight, bool)
-            or not isinstance(magnitude_weight, (int, float))
-            or not 0 <= magnitude_weight < float("inf")
-        ):
-            raise ValueError(
-                "Received an invalid value for `magnitude_weight`, expected a "
-                f"non-negative float. Received: magnitude_weight={magnitude_weight!r}"
-            )
-        self.magnitude_weight = float(magnitude_weight)
+        self.magnitude_weight = check_non_negative_float("magnitude_weight", magnitude_weight)
 
     def build(self, kernel_shape):
         super().build(kernel_shape)

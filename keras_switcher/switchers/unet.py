@@ -3,7 +3,7 @@
 import keras
 from keras import ops
 
-from keras_switcher.switchers.base import Switcher, standardise
+from keras_switcher.switchers.base import Switcher, check_non_negative_float, standardise
 
 
 def _norm(x, gamma, beta, epsilon):
@@ -121,18 +121,9 @@ class UNetSwitcher(Switcher):
                 "Received an invalid value for `movement_input`, expected "
                 f"True or False. Received: movement_input={movement_input!r}"
             )
-        if (
-            isinstance(magnitude_weight, bool)
-            or not isinstance(magnitude_weight, (int, float))
-            or not 0 <= magnitude_weight < float("inf")
-        ):
-            raise ValueError(
-                "Received an invalid value for `magnitude_weight`, expected a "
-                f"non-negative float. Received: magnitude_weight={magnitude_weight!r}"
-            )
         self.movement_input = movement_input
         self.observes_task_gradient = movement_input
-        self.magnitude_weight = float(magnitude_weight)
+        self.magnitude_weight = check_non_negative_float("magnitude_weight", magnitude_weight)
         if not isinstance(depth, int) or isinstance(depth, bool) or depth < 0:
             raise ValueError(
                 "Received an invalid value for `depth`, expected a "
