@@ -280,6 +280,11 @@ class SwitchedDense(keras.layers.Layer):
             kernel = ops.convert_to_tensor(self.kernel)
             gate = ops.cast(self.switcher.gate_from_scores(scores, kernel.shape), kernel.dtype)
         self.cached_gate.assign(gate)
+        # The cached gate's sparsity holds until the next refresh.
+        self._observe_sparsity(gate)
+
+    def _observe_sparsity(self, gate):
+        self.observed_sparsity.assign(ops.mean(ops.cast(ops.less_equal(gate, 0), "float32")))
 
     def call(self, inputs):
         kernel = self.kernel
@@ -288,9 +293,7 @@ class SwitchedDense(keras.layers.Layer):
                 gate = ops.cast(self.cached_gate, kernel.dtype)
             else:
                 gate = self.compute_gate(kernel)
-            self.observed_sparsity.assign(
-                ops.mean(ops.cast(ops.less_equal(gate, 0), "float32"))
-            )
+                self._observe_sparsity(gate)
             kernel = kernel * gate
         outputs = ops.matmul(inputs, kernel)
         if self.bias is not None:

@@ -304,6 +304,9 @@ class SwitchedModel(backend_trainer(), keras.Model):
         Returns:
             One of `"warmup"`, `"task"` and `"switcher"`.
         """
+        phases = self.schedule.phases()
+        if len(phases) == 1:  # No need to read the counters.
+            return phases[0]
         return self.schedule.phase(
             int(ops.convert_to_numpy(self.epochs_seen)),
             int(ops.convert_to_numpy(self.steps_seen)),
