@@ -209,8 +209,9 @@ def table(rows):
     for target, method in keys:
         group = [r for r in rows if r["target"] == target and r["method"] == method]
         # Dense against the first target's magnitude run of its seed.
-        ratio = [r["seconds_per_epoch"] / seconds[key] for r in group
-                 for key in [(r["seed"], r["target"] or min(t for _, t in seconds))] if key in seconds]
+        first = min((t for _, t in seconds), default=None)
+        keys = [(r["seed"], r["target"] or first) for r in group]
+        ratio = [r["seconds_per_epoch"] / seconds[key] for r, key in zip(group, keys) if key in seconds]
         lines.append(
             f"| {method} | {target:.0%} | {np.mean([r['accuracy'] for r in group]):.2f} | "
             f"{', '.join('%.2f' % r['accuracy'] for r in group)} | "

@@ -128,24 +128,22 @@ class GateCache:
             trainer: The `SwitchedModel`, whose backend runs the conditions.
             phase: `"task"` or `"switcher"`.
         """
+        counters = trainer._read(self.counters)
         if phase == "switcher":
-            trainer._run_if(self.counters[1] != 1, self.refresh)
+            trainer._run_if(counters[1] != 1, self.refresh)
             return
         if self.learns:
-            trainer._run_if(
-                self.counters[0] >= (self.concurrent_steps or 1), self.apply, trainer
-            )
-        age = self.counters[1]
-        trainer._run_if(
-            ops.logical_or(age == 0, age > self.refresh_steps), self.refresh
-        )
+            trainer._run_if(counters[0] >= (self.concurrent_steps or 1), self.apply, trainer)
+            # Applying refreshes the gates and resets their age.
+            counters = trainer._read(self.counters)
+        age = counters[1]
+        trainer._run_if((age == 0) | (age > self.refresh_steps), self.refresh)
 
     def after_step(self, trainer, phase):
         """Runs after a step: applies the switcher gradients when due."""
         if phase == "switcher":
-            trainer._run_if(
-                self.counters[0] >= self.accumulation_steps, self.apply, trainer
-            )
+            counters = trainer._read(self.counters)
+            trainer._run_if(counters[0] >= self.accumulation_steps, self.apply, trainer)
 
     def count_task_step(self):
         self.counters.assign_add(ops.convert_to_tensor([0, 1], "int32"))

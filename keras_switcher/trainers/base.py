@@ -21,6 +21,9 @@ class SwitchedTrainer:
     - `_run_if(condition, fn, *args)`: runs `fn(*args)`, which updates
       variables, when the scalar tensor `condition` is true (inside a
       compiled step, or between steps for the gate cache's work);
+    - `_read(variable)`: the variable's value, as the conditions of
+      `_run_if` take it (on the host between steps, where that is one
+      transfer instead of an operation per comparison);
     - `train_step`, which chooses the phase and calls
       `_cached_phase_train_step`.
     """
@@ -34,6 +37,9 @@ class SwitchedTrainer:
                 "KERAS_BACKEND=jax or KERAS_BACKEND=tensorflow before importing "
                 "Keras. Inference (`predict`, `evaluate`) works on any backend."
             )
+
+    def _read(self, variable):
+        return ops.convert_to_tensor(variable)
 
     def _cached_phase_train_step(self, phase, data):
         """`_phase_train_step` with the gate cache's work before and after."""

@@ -31,6 +31,11 @@ class TensorFlowSwitchedTrainer(SwitchedTrainer):
             loss, aux = loss_fn()
         return loss, aux, tape.gradient(loss, sources)
 
+    def _read(self, variable):
+        if tf.executing_eagerly():  # Between steps: one transfer to the host.
+            return variable.numpy()
+        return variable.value
+
     def _run_if(self, condition, fn, *args):
         if tf.executing_eagerly():  # Decided on the host.
             if bool(condition):
