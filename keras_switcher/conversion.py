@@ -48,9 +48,13 @@ def switch(
         model: A built functional or `Sequential` Keras model.
         layer_names: Name, or list of names, of the `Dense` layers to
             switch. `None` switches every `Dense` layer.
-        switcher: Switcher setting for each new layer: `None` or `"unet"`
-            for the default U-Net, a `Switcher` instance (its configuration is
-            copied, so each layer gets its own) or a serialized switcher.
+        switcher: Switcher setting for each new layer: a name of
+            `keras_switcher.switchers.NAMES` (`None` is `"unet"`, the
+            default U-Net; `"magnitude"`, `"movement"`, ...), a `Switcher`
+            instance (its configuration is copied, so each layer gets its
+            own) or a serialized switcher. On a trained model the kept
+            weights are the trained ones, so the first gates are the trained
+            weights' scores (fine-tuning).
         alternate: Schedule of the returned model, see `SwitchedModel`.
         warmup_epochs: Dense warm-up epochs of the returned model.
         target_sparsity: `None` (each switcher keeps its own target), a
