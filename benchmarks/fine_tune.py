@@ -155,8 +155,7 @@ def run(method, target, seed, pretrained, data, args):
     Returns:
         `(row, model)`: the results row and the fine-tuned model.
     """
-    _, (test_x, test_y) = data
-    (train_x, train_y), _ = data
+    (train_x, train_y), (test_x, test_y) = data
     x, y = split(train_x, train_y, args.target_classes, args.limit)
     test_x, test_y = split(test_x, test_y, args.target_classes)
     model = with_new_head(pretrained, len(args.target_classes), seed)

@@ -257,9 +257,7 @@ class SwitchedDense(keras.layers.Layer):
         Returns:
             The scores its gate thresholds.
         """
-        if not self.reads_gate_gradient:
-            return self.switcher.scores(kernel)
-        return self.switcher.scores(kernel, gate_gradient=self._gate_gradient_input(kernel))
+        return self.switcher.scores_with(kernel, self._gate_gradient_input(kernel))
 
     def _gate_gradient_input(self, kernel):
         """The running gate gradient a reading switcher takes, else `None`."""

@@ -99,9 +99,7 @@ class _Scores(keras.Operation):
         self.switcher = switcher
 
     def call(self, kernel):
-        if self.switcher.gradient_input:
-            return self.switcher.scores(kernel, gate_gradient=keras.ops.zeros_like(kernel))
-        return self.switcher.scores(kernel)
+        return self.switcher.scores_with(kernel, keras.ops.zeros_like(kernel))
 
 
 def check_contract(switcher, kernel_shape):

@@ -228,12 +228,22 @@ class Switcher(keras.layers.Layer):
             gate = ops.repeat(gate, self.block_size, axis=0)[: kernel_shape[0]]
         return ops.broadcast_to(gate, kernel_shape)
 
-    def call(self, kernel, gate_gradient=None):
+    def scores_with(self, kernel, gate_gradient=None):
+        """`scores(kernel)`, with `gate_gradient` for a rule that reads it.
+
+        Args:
+            kernel: The 2-D kernel.
+            gate_gradient: The layer's running gate gradient, or `None`.
+
+        Returns:
+            What `scores` returns.
+        """
         if self.gradient_input:
-            scores = self.scores(kernel, gate_gradient=gate_gradient)
-        else:
-            scores = self.scores(kernel)
-        return self.gate_from_scores(scores, kernel.shape)
+            return self.scores(kernel, gate_gradient=gate_gradient)
+        return self.scores(kernel)
+
+    def call(self, kernel, gate_gradient=None):
+        return self.gate_from_scores(self.scores_with(kernel, gate_gradient), kernel.shape)
 
     def compute_output_shape(self, kernel_shape):
         return tuple(kernel_shape)
