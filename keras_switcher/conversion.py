@@ -1,11 +1,22 @@
-"""`switch()`: turn the `Dense` layers of an existing model into `SwitchedDense`."""
+"""`switch()`: turn the `Dense` and `EinsumDense` layers of a model into switched layers."""
+
+import warnings
 
 import keras
 
 from keras_switcher.sparsity import plan as plan_lib
 from keras_switcher import switchers
-from keras_switcher.layers import SwitchedDense
+from keras_switcher.layers import SwitchedDense, SwitchedEinsumDense
+from keras_switcher.gating import GatedKernel
 from keras_switcher.models import SwitchedModel
+
+
+def is_graph_model(layer):
+    """Whether `layer` is a functional or `Sequential` model (whose layers
+    `keras.models.clone_model(..., recursive=True)` reaches)."""
+    return isinstance(layer, keras.Model) and (
+        isinstance(layer, keras.Sequential) or hasattr(layer, "_nodes")
+    )
 
 
 def check_graph_model(model, caller):
@@ -15,9 +26,7 @@ def check_graph_model(model, caller):
         model: The object to check.
         caller: Name of the public function, for the message.
     """
-    if not isinstance(model, keras.Model) or not (
-        isinstance(model, keras.Sequential) or hasattr(model, "_nodes")
-    ):
+    if not is_graph_model(model):
         raise ValueError(
             f"`{caller}()` needs a functional or `Sequential` Keras model. "
             f"Received: model={model!r}"
@@ -29,6 +38,59 @@ def check_graph_model(model, caller):
         )
 
 
+def graph_layers(model):
+    """The layers of a model's graph, those of nested graph models included.
+
+    Args:
+        model: A functional or `Sequential` model.
+
+    Returns:
+        The layers in order, each once; nested functional and `Sequential`
+        models are replaced by their own layers. Layers inside other layers
+        (a `MultiHeadAttention`'s projections) are not among them.
+    """
+    found, seen = [], set()
+    for layer in model.layers:
+        for inner in graph_layers(layer) if is_graph_model(layer) else [layer]:
+            if id(inner) not in seen:
+                seen.add(id(inner))
+                found.append(inner)
+    return found
+
+
+def clone_graph(model, replace):
+    """Clones a graph model, nested graph models included, layer by layer.
+
+    Args:
+        model: A built functional or `Sequential` model.
+        replace: Called with each layer; returns the (unbuilt) layer to put
+            in its place, or `None` for a copy made from its config.
+
+    Returns:
+        `(clone, pairs)`: the cloned model and the `(layer, new_layer)`
+        pairs, whose weights the caller sets (the new layers are built).
+    """
+    pairs = []
+
+    def clone_layer(layer):
+        new_layer = replace(layer)
+        if new_layer is None:
+            new_layer = layer.__class__.from_config(layer.get_config())
+        pairs.append((layer, new_layer))
+        return new_layer
+
+    clone = keras.models.clone_model(model, clone_function=clone_layer, recursive=True)
+    return clone, pairs
+
+
+#: The plain Keras layers `switch()` turns into switched layers.
+SWITCHABLE = {keras.layers.Dense: SwitchedDense, keras.layers.EinsumDense: SwitchedEinsumDense}
+
+
+def _switchable(layer):
+    return type(layer) in SWITCHABLE
+
+
 def switch(
     model,
     layer_names=None,
@@ -36,18 +98,22 @@ def switch(
     alternate="epoch",
     warmup_epochs=0,
     target_sparsity=None,
+    verbose=True,
     **model_kwargs,
 ):
     """Returns a `SwitchedModel` copy of `model` with switched `Dense` layers.
 
-    The chosen `Dense` layers become `SwitchedDense` layers that keep their
-    trained kernels and biases; every other layer is copied with its weights.
-    The original model is left untouched.
+    The chosen `Dense` layers become `SwitchedDense` layers, and `EinsumDense`
+    layers `SwitchedEinsumDense`, that keep their trained kernels and
+    biases; every other layer is copied with its weights. Layers of nested
+    functional and `Sequential` models are reached too; layers inside other
+    layers (such as a `MultiHeadAttention`'s projections) are not, and a
+    warning names them. The original model is left untouched.
 
     Args:
         model: A built functional or `Sequential` Keras model.
-        layer_names: Name, or list of names, of the `Dense` layers to
-            switch. `None` switches every `Dense` layer.
+        layer_names: Name, or list of names, of the `Dense` or
+            `EinsumDense` layers to switch. `None` switches every one.
         switcher: Switcher setting for each new layer: a name of
             `keras_switcher.switchers.NAMES` (`None` is `"unet"`, the
             default U-Net; `"magnitude"`, `"movement"`, ...), a `Switcher`
@@ -61,6 +127,7 @@ def switch(
             float (the overall fraction of the switched layers' connections
             to switch off, shared `"erk"` style) or a
             `keras_switcher.SparsityPlan`.
+        verbose: Whether to print which layers were switched.
         **model_kwargs: More arguments of the returned `SwitchedModel`,
             such as `gate_cache_steps`.
 
@@ -70,65 +137,66 @@ def switch(
     Example:
 
     >>> dense = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3)])
-    >>> model = switch(dense, switcher=UNetSwitcher(depth=1))
+    >>> model = switch(dense, switcher="magnitude", verbose=False)
     >>> [layer.__class__.__name__ for layer in model.layers[1:]]
     ['SwitchedDense']
     """
     check_graph_model(model, "switch")
-    dense_names = [
-        layer.name
-        for layer in model.layers
-        if isinstance(layer, keras.layers.Dense)
-    ]
+    reachable = graph_layers(model)
+    candidates = [layer for layer in reachable if _switchable(layer)]
+    names = [layer.name for layer in candidates]
     if isinstance(layer_names, str):
         layer_names = [layer_names]
     if layer_names is None:
-        targets = set(dense_names)
+        chosen = candidates
     elif not layer_names:
         raise ValueError(
             "Received an invalid value for `layer_names`, expected None (every "
-            f"Dense layer) or a non-empty list of names among {dense_names}. "
-            f"Received: layer_names={layer_names!r}"
+            f"Dense and EinsumDense layer) or a non-empty list of names among "
+            f"{names}. Received: layer_names={layer_names!r}"
         )
     else:
-        targets = set(layer_names)
-        unknown = sorted(targets - set(dense_names))
+        unknown = sorted(set(layer_names) - set(names))
         if unknown:
             raise ValueError(
                 "Received an invalid value for `layer_names`: "
-                f"{unknown} are not `Dense` layers of model '{model.name}'. "
-                f"Its Dense layers are {dense_names}."
+                f"{unknown} are not `Dense` or `EinsumDense` layers of model "
+                f"'{model.name}'. Its Dense and EinsumDense layers are {names}."
             )
-    if not targets:
+        chosen = [layer for layer in candidates if layer.name in set(layer_names)]
+    if not chosen:
         raise ValueError(
-            f"Model '{model.name}' has no `Dense` layer to switch."
+            f"Model '{model.name}' has no `Dense` or `EinsumDense` layer to switch."
         )
+    _warn_unreachable(model, reachable, "switch", "switched")
     switchers.get(switcher)  # Validates the setting before cloning.
     plan = plan_lib.get(target_sparsity)
-    overrides = {name: {} for name in targets}
+    overrides = {id(layer): {} for layer in chosen}
     if plan is not None:
-        switched = [layer for layer in model.layers if layer.name in targets]
-        shares = plan.layer_targets(plan_lib.kernel_shapes(switched))
-        for layer, share in zip(switched, shares):
-            overrides[layer.name]["target_sparsity"] = share
+        shares = plan.layer_targets(plan_lib.kernel_shapes(chosen))
+        for layer, share in zip(chosen, shares):
+            overrides[id(layer)]["target_sparsity"] = share
 
-    def clone_layer(layer):
+    def replace(layer):
+        if id(layer) not in overrides:
+            return None
         config = layer.get_config()
-        if layer.name not in targets:
-            return layer.__class__.from_config(config)
-        for key in ("lora_rank", "lora_alpha", "quantization_config"):
+        for key in ("lora_rank", "lora_alpha", "quantization_config", "gptq_unpacked_column_size"):
             config.pop(key, None)
-        switcher_copy = switchers.fresh(switcher, **overrides[layer.name])
-        return SwitchedDense(switcher=switcher_copy, **config)
+        switcher_copy = switchers.fresh(switcher, **overrides[id(layer)])
+        return SWITCHABLE[type(layer)](switcher=switcher_copy, **config)
 
-    clone = keras.models.clone_model(model, clone_function=clone_layer)
-    for layer, new_layer in zip(model.layers, clone.layers):
-        if layer.name in targets:
-            new_layer.kernel.assign(layer.kernel)
-            if layer.use_bias:
-                new_layer.bias.assign(layer.bias)
+    clone, pairs = clone_graph(model, replace)
+    for layer, new_layer in pairs:
+        if id(layer) in overrides:
+            new_layer.set_weights([layer.kernel] + ([layer.bias] if layer.bias is not None else []))
         else:
             new_layer.set_weights(layer.get_weights())
+    if verbose:
+        print(
+            f"switch(): {len(chosen)} of {len(candidates)} Dense and EinsumDense "
+            f"layers switched: {[layer.name for layer in chosen]}"
+        )
     return SwitchedModel(
         clone.inputs,
         clone.outputs,
@@ -138,3 +206,70 @@ def switch(
         sparsity_plan=plan,
         **model_kwargs,
     )
+
+
+def plain_layer(layer, **changes):
+    """The unbuilt plain Keras layer (`Dense`, `EinsumDense`) of a switched
+    layer's config, with `changes` to it."""
+    config = layer.get_config()
+    config.pop("switcher")
+    config.update(changes)
+    plain = {SwitchedDense: keras.layers.Dense, SwitchedEinsumDense: keras.layers.EinsumDense}
+    return plain[type(layer)].from_config(config)
+
+
+def plain_twin(model):
+    """The model with plain `Dense` and `EinsumDense` layers in place of its
+    switched ones, with its weights (ungated kernels).
+
+    Args:
+        model: A built functional or `Sequential` model with switched layers.
+
+    Returns:
+        `(twin, pairs)`: a `keras.Model` and the `(layer, twin_layer)` pairs.
+    """
+
+    def replace(layer):
+        return plain_layer(layer) if isinstance(layer, GatedKernel) else None
+
+    clone, pairs = clone_graph(model, replace)
+    return keras.Model(clone.inputs, clone.outputs, name=model.name), pairs
+
+
+def load_plain_weights(model, filepath):
+    """Loads a plain twin's weights file (`keras.Model.save_weights` of the
+    model before `switch()`) into a switched model.
+
+    Args:
+        model: A switched model.
+        filepath: A `.weights.h5` file of the same model with `Dense` (and
+            `EinsumDense`) layers in place of the switched ones.
+
+    Returns:
+        Whether the file was such a twin's; if not, `model` is unchanged.
+    """
+    twin, pairs = plain_twin(model)
+    try:
+        twin.load_weights(filepath)
+    except ValueError:
+        return False
+    for layer, twin_layer in pairs:
+        layer.set_weights(twin_layer.get_weights())
+    return True
+
+
+def _warn_unreachable(model, reachable, caller, action):
+    """Warns about dense layers inside other layers, which cloning cannot reach."""
+    ids = {id(layer) for layer in reachable}
+    hidden = [
+        layer.path
+        for layer in model._flatten_layers(include_self=False)
+        if id(layer) not in ids and (_switchable(layer) or isinstance(layer, GatedKernel))
+    ]
+    if hidden:
+        warnings.warn(
+            f"`{caller}()` left {len(hidden)} layers inside other layers as they "
+            f"are (it reaches the layers of the model and of its nested "
+            f"functional and Sequential models): {hidden}. They are not {action}.",
+            stacklevel=3,
+        )

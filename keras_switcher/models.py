@@ -2,6 +2,7 @@
 
 import contextlib
 import functools
+import inspect
 import os
 
 import keras
@@ -12,6 +13,7 @@ from keras_switcher import schedule as schedule_lib
 from keras_switcher import reporting, saving
 from keras_switcher.callbacks import NonFiniteGuard
 from keras_switcher.gate_cache import GateCache, check_steps
+from keras_switcher.gating import gate_source
 from keras_switcher.switchers import Switcher
 from keras_switcher.trainers import backend_trainer
 
@@ -22,11 +24,60 @@ RULE_REFRESH_STEPS = 20
 DEFAULT_SWITCHER_LEARNING_RATE = 1e-3
 
 
-class _EpochCounter(keras.callbacks.Callback):
-    """Counts finished epochs on the model, so that the schedule survives saving."""
+class _TrainingState(keras.callbacks.Callback):
+    """What `fit` keeps on the model: the finished epochs (saved, so that the
+    schedule resumes), the steps of an epoch (`AlternationSchedule.fit_to_epoch`)
+    and whether the serving gates still hold."""
+
+    def on_train_begin(self, logs=None):
+        self.model.schedule.fit_to_epoch(self.params.get("steps"))
+
+    def on_epoch_begin(self, epoch, logs=None):
+        # Validation at the epoch's end follows the epoch's steps.
+        self.model.mark_serving_gates_stale()
 
     def on_epoch_end(self, epoch, logs=None):
         self.model.epochs_seen.assign_add(1)
+
+    def on_train_end(self, logs=None):
+        self.model.mark_serving_gates_stale()
+
+
+class _SwitcherRateFollower(keras.callbacks.Callback):
+    """Scales the switcher optimiser's learning rate as the task's changes.
+
+    Callbacks such as `ReduceLROnPlateau` and `LearningRateScheduler` set
+    `model.optimizer.learning_rate`; the switchers then follow in
+    proportion. Rates given by a `LearningRateSchedule` are left alone.
+    """
+
+    def _rates(self):
+        optimizers = (self.model.optimizer, self.model.switcher_optimizer)
+        if any(
+            optimizer is None or not isinstance(optimizer.learning_rate, keras.Variable)
+            for optimizer in optimizers
+        ):
+            return None
+        return [float(ops.convert_to_numpy(o.learning_rate)) for o in optimizers]
+
+    def on_train_begin(self, logs=None):
+        rates = self._rates()
+        self.task_rate = None if rates is None else rates[0]
+
+    def _follow(self):
+        rates = self._rates()
+        if rates is None or self.task_rate is None or rates[0] == self.task_rate:
+            return
+        if self.task_rate > 0:
+            factor = rates[0] / self.task_rate
+            self.model.switcher_optimizer.learning_rate.assign(rates[1] * factor)
+        self.task_rate = rates[0]
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._follow()
+
+    def on_epoch_end(self, epoch, logs=None):
+        self._follow()
 
 
 @keras.saving.register_keras_serializable(package="keras_switcher")
@@ -47,12 +98,31 @@ class SwitchedModel(backend_trainer(), keras.Model):
     `fit` adds a `keras_switcher.NonFiniteGuard`, which stops training at a
     NaN or Inf loss with an error naming the layer it came from.
 
+    As a drop-in in a user's training code:
+
+    - `predict`, `evaluate` (and validation in `fit`) multiply by each
+      layer's `kernel * gate` computed once per change of the weights
+      (`GatedKernel.enable_serving_gate`), not by the switcher's output at
+      every batch;
+    - callbacks that set `optimizer.learning_rate` (`ReduceLROnPlateau`,
+      `LearningRateScheduler`) set the switcher optimiser's in proportion;
+    - `get_weights` and `set_weights` leave out the step counters, so
+      `EarlyStopping(restore_best_weights=True)` keeps the schedule's
+      position;
+    - `keras.models.clone_model` keeps the arguments below;
+    - `load_weights` also takes the weights file of the same model with
+      plain `Dense` layers (`keras_switcher.conversion.load_plain_weights`);
+    - `quantize` is refused: strip the model first (`keras_switcher.strip`).
+
     Args:
         alternate: `"epoch"` (the authors' schedule: task phase in even
             epochs, switcher phase in odd ones), a positive integer `N`
             for `N` task steps followed by `N` switcher steps, or a pair
-            `(task_steps, switcher_steps)` (an extension). With
-            `steps_per_execution > 1` the phase is chosen once per execution.
+            `(task_steps, switcher_steps)` (an extension). A cycle longer
+            than an epoch is shrunk to one epoch, keeping its ratio
+            (`AlternationSchedule.fit_to_epoch`), so that the switchers
+            train on small datasets too. With `steps_per_execution > 1`
+            the phase is chosen once per execution.
         warmup_epochs: Epochs at the start that train the task weights with
             the gates switched off, as plain dense layers.
         freeze_switchers_after: `None`, or the number of epochs after which
@@ -114,6 +184,18 @@ class SwitchedModel(backend_trainer(), keras.Model):
         **kwargs,
     ):
         super().__init__(*args, **kwargs)
+        source = _model_being_cloned()
+        if source is not None and reporting.switched_layers(self):
+            # `keras.models.clone_model` passes only the inputs, outputs
+            # and name; the clone takes the rest from the model it copies.
+            config = source.get_config()
+            alternate = config["alternate"]
+            warmup_epochs = config["warmup_epochs"]
+            freeze_switchers_after = config["freeze_switchers_after"]
+            gate_refresh_steps = config["gate_refresh_steps"]
+            switcher_accumulation_steps = config["switcher_accumulation_steps"]
+            concurrent_switcher_updates = config["concurrent_switcher_updates"]
+            sparsity_plan = config["sparsity_plan"]
         self.sparsity_plan = plan_lib.get(sparsity_plan)
         if self.sparsity_plan is not None:
             self._check_plan()
@@ -185,6 +267,8 @@ class SwitchedModel(backend_trainer(), keras.Model):
             )
             # Tracked, so that the counters are saved with the model.
             self.gate_cache_counters = self._gate_cache.counters
+        for layer in self.switched_layers:
+            layer.enable_serving_gate()
 
     def _check_switcher_learning(self, gate_refresh_steps, concurrent_switcher_updates):
         """Raises unless the options give the switchers a way to learn."""
@@ -297,6 +381,116 @@ class SwitchedModel(backend_trainer(), keras.Model):
         """
         if self._gate_cache is not None:
             self._gate_cache.invalidate()
+        self.mark_serving_gates_stale()
+
+    def mark_serving_gates_stale(self):
+        """Makes the next `predict` or `evaluate` recompute the serving gates.
+
+        Training, `set_weights` and `load_weights` call it; call it after
+        assigning to a kernel (or a switcher's variables) by hand.
+        """
+        for layer in self.switched_layers:
+            layer.serving_gate_fresh = False
+
+    @contextlib.contextmanager
+    def _serving_gates(self):
+        """Within this scope the switched layers use `kernel * gate`
+        computed once per change of the weights (`enable_serving_gate`)."""
+        layers = self.switched_layers
+        for layer in layers:
+            if not layer.serving_gate_fresh:
+                layer.refresh_serving_kernel()
+        with gate_source(layers, "serving"):
+            yield
+
+    def predict(self, *args, **kwargs):
+        with self._serving_gates():
+            return super().predict(*args, **kwargs)
+
+    def predict_on_batch(self, *args, **kwargs):
+        with self._serving_gates():
+            return super().predict_on_batch(*args, **kwargs)
+
+    def evaluate(self, *args, **kwargs):
+        with self._serving_gates():
+            return super().evaluate(*args, **kwargs)
+
+    def test_on_batch(self, *args, **kwargs):
+        with self._serving_gates():
+            return super().test_on_batch(*args, **kwargs)
+
+    def train_on_batch(self, *args, **kwargs):
+        try:
+            return super().train_on_batch(*args, **kwargs)
+        finally:
+            self.mark_serving_gates_stale()
+
+    def _training_state_variables(self):
+        """The step counters: training state (like an optimiser's
+        iterations), saved with the model but not among its weights."""
+        variables = [self.epochs_seen, self.steps_seen]
+        if self._gate_cache is not None:
+            variables.append(self._gate_cache.counters)
+        return variables
+
+    def _weight_variables(self):
+        excluded = {id(v) for v in self._training_state_variables()}
+        excluded |= {id(layer.serving_kernel) for layer in self.switched_layers if layer.serves_gate}
+        return [v for v in self.weights if id(v) not in excluded]
+
+    def get_weights(self):
+        """The values of the model's weights, as NumPy arrays.
+
+        The step counters (`epochs_seen`, `steps_seen`, the gate cache's)
+        and the serving kernels are left out: restoring earlier weights (as
+        `EarlyStopping(restore_best_weights=True)` does) keeps the schedule
+        where training is.
+        """
+        return [ops.convert_to_numpy(v) for v in self._weight_variables()]
+
+    def set_weights(self, weights):
+        """Sets the weights from a list given by `get_weights`."""
+        variables = self._weight_variables()
+        if len(variables) != len(weights):
+            raise ValueError(
+                f"You called `set_weights(weights)` on model '{self.name}' with "
+                f"a weight list of length {len(weights)}, but the model was "
+                f"expecting {len(variables)} weights (`get_weights()`, which "
+                "leaves out the step counters)."
+            )
+        for variable, value in zip(variables, weights):
+            if tuple(variable.shape) != tuple(value.shape):
+                raise ValueError(
+                    f"Model '{self.name}' weight {variable.path} has shape "
+                    f"{variable.shape}, not compatible with the provided "
+                    f"shape {value.shape}."
+                )
+            variable.assign(value)
+        self.mark_serving_gates_stale()
+
+    def quantize(self, mode=None, **kwargs):
+        """Refused for switched layers: strip the model first
+        (`keras_switcher.strip`), whose plain layers Keras quantizes."""
+        if not self.switched_layers:
+            return super().quantize(mode, **kwargs)
+        self.switched_layers[0].quantize(mode)
+
+    def load_weights(self, filepath, *args, **kwargs):
+        """Loads weights like `keras.Model.load_weights`, or a plain twin's.
+
+        A weights file of the same model with plain `Dense` (and
+        `EinsumDense`) layers, such as the model `switch()` was given, sets
+        the kernels and biases; the switchers and counters keep theirs.
+        """
+        try:
+            return super().load_weights(filepath, *args, **kwargs)
+        except ValueError as error:
+            from keras_switcher.conversion import load_plain_weights
+
+            if not load_plain_weights(self, filepath):
+                raise error
+        finally:
+            self.mark_serving_gates_stale()
 
     def current_phase(self):
         """Returns the phase of the next training step.
@@ -405,7 +599,9 @@ class SwitchedModel(backend_trainer(), keras.Model):
         callbacks = list(callbacks or [])
         if not any(isinstance(c, NonFiniteGuard) for c in callbacks):
             callbacks.insert(0, NonFiniteGuard())
-        callbacks.insert(0, _EpochCounter())
+        callbacks.insert(0, _TrainingState())
+        if self.schedule.learns:
+            callbacks.append(_SwitcherRateFollower())
         return super().fit(
             x,
             y,
@@ -457,6 +653,26 @@ class SwitchedModel(backend_trainer(), keras.Model):
             layer.cached_gate.assign(store[f"{2 + index}"])
             layer.gate_gradient.assign(store[f"{2 + count + index}"])
         self._gate_cache.counters.assign(store[f"{2 + 2 * count}"])
+
+
+def _model_being_cloned():
+    """The `SwitchedModel` that `keras.models.clone_model` is copying, if any.
+
+    Keras's functional cloning builds the copy with `model.__class__(inputs,
+    outputs, name=...)` and no hook for other arguments (Keras 3.15,
+    `keras.src.models.cloning._clone_functional_model`); the model it
+    copies is the caller's local `model`. `tests/test_drop_in.py` fails if
+    a Keras release changes that.
+    """
+    frame = inspect.currentframe()
+    for _ in range(4):  # This function, `__init__`, Keras's wrappers.
+        frame = frame.f_back
+        if frame is None:
+            return None
+        if frame.f_code.co_name == "_clone_functional_model":
+            source = frame.f_locals.get("model")
+            return source if isinstance(source, SwitchedModel) else None
+    return None
 
 
 def _save_atomically(save, filepath, overwrite, **kwargs):

@@ -2,31 +2,34 @@
 
 import numpy as np
 
-from keras_switcher.layers import SwitchedDense
+from keras_switcher.gating import GatedKernel
 
 
 def switched_layers(model):
-    """Returns the `SwitchedDense` layers of a model, nested ones included."""
+    """Returns the switched layers of a model (`SwitchedDense`,
+    `SwitchedEinsumDense`), nested ones included."""
     return [
         layer
         for layer in model._flatten_layers(include_self=False)
-        if isinstance(layer, SwitchedDense)
+        if isinstance(layer, GatedKernel)
     ]
 
 
 def report(model):
-    """Counts kept connections and dead neurons of every switched layer.
+    """Counts kept connections, dead neurons and parameters of switched layers.
 
     Args:
-        model: A built Keras model with `SwitchedDense` layers, whose
-            gates are finite (else a `ValueError` names the layer).
+        model: A built Keras model with switched layers, whose gates are
+            finite (else a `ValueError` names the layer).
 
     Returns:
         A dict with `"layers"`, a list with one dict per switched layer
-        (`name`, `shape`, `connections`, `kept`, `sparsity`, `dead_inputs`:
+        (`name`, `shape`: the kernel as a matrix, `connections`, `kept`, `sparsity`, `dead_inputs`:
         input neurons with no connection left, `dead_outputs`: units with no
-        incoming connection), and `"total"` with the summed `connections`,
-        `kept` and overall `sparsity`.
+        incoming connection, `params`: weights of the kernel and bias,
+        `switcher_params`: the switcher's `count_params()`), and `"total"`
+        with the summed `connections`, `kept`, `params` and
+        `switcher_params` and the overall `sparsity`.
 
     Example:
 
@@ -37,7 +40,7 @@ def report(model):
     layers = switched_layers(model)
     if not layers:
         raise ValueError(
-            f"Model '{model.name}' has no `SwitchedDense` layer to report on."
+            f"Model '{model.name}' has no switched layer to report on."
         )
     rows = []
     for layer in layers:
@@ -48,7 +51,7 @@ def report(model):
                 "non-finite gates (its kernel or switcher holds NaN or Inf), "
                 "so its connections cannot be counted."
             )
-        mask = gate > 0
+        mask = gate.reshape(layer.gate_shape) > 0
         rows.append(
             {
                 "name": layer.name,
@@ -58,22 +61,27 @@ def report(model):
                 "sparsity": float(1.0 - mask.mean()),
                 "dead_inputs": int((~mask.any(axis=1)).sum()),
                 "dead_outputs": int((~mask.any(axis=0)).sum()),
+                "params": sum(
+                    int(np.prod(weight.shape))
+                    for weight in (layer.kernel, layer.bias)
+                    if weight is not None
+                ),
+                "switcher_params": int(layer.switcher.count_params()),
             }
         )
-    connections = sum(row["connections"] for row in rows)
-    kept = sum(row["kept"] for row in rows)
-    return {
-        "layers": rows,
-        "total": {
-            "connections": connections,
-            "kept": kept,
-            "sparsity": 1.0 - kept / connections,
-        },
+    total = {
+        key: sum(row[key] for row in rows)
+        for key in ("connections", "kept", "params", "switcher_params")
     }
+    total["sparsity"] = 1.0 - total["kept"] / total["connections"]
+    return {"layers": rows, "total": total}
 
 
 def format_report(sparsity_report):
     """Formats the output of `report` as a text table.
+
+    The last two columns are the layer's parameters (kernel and bias) and
+    its switcher's.
 
     Args:
         sparsity_report: A dict returned by `report`.
@@ -84,6 +92,7 @@ def format_report(sparsity_report):
     header = (
         f"{'layer':<16}{'shape':>14}{'kept':>12}{'of':>12}"
         f"{'sparsity':>10}{'dead in':>9}{'dead out':>10}"
+        f"{'params':>12}{'switcher':>12}"
     )
     lines = [header, "-" * len(header)]
     for row in sparsity_report["layers"]:
@@ -92,11 +101,13 @@ def format_report(sparsity_report):
             f"{row['name']:<16}{shape:>14}{row['kept']:>12,}"
             f"{row['connections']:>12,}{row['sparsity']:>10.2%}"
             f"{row['dead_inputs']:>9}{row['dead_outputs']:>10}"
+            f"{row['params']:>12,}{row['switcher_params']:>12,}"
         )
     total = sparsity_report["total"]
     lines.append("-" * len(header))
     lines.append(
         f"{'total':<16}{'':>14}{total['kept']:>12,}{total['connections']:>12,}"
-        f"{total['sparsity']:>10.2%}"
+        f"{total['sparsity']:>10.2%}{'':>19}{total['params']:>12,}"
+        f"{total['switcher_params']:>12,}"
     )
     return "\n".join(lines)

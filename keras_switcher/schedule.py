@@ -25,6 +25,11 @@ class AlternationSchedule:
             (magnitude, movement): every step after the warm-up is then a
             task step, whatever `alternate` says.
 
+    A cycle of steps longer than an epoch is shrunk to one epoch, keeping
+    the phases' ratio (each at least one step), once `fit_to_epoch` is told
+    the number of steps per epoch (`SwitchedModel.fit` does): the switchers
+    then train on any dataset size, and before `freeze_switchers_after`.
+
     Example:
 
     >>> schedule = AlternationSchedule(alternate="epoch", warmup_epochs=1)
@@ -71,6 +76,30 @@ class AlternationSchedule:
         self.warmup_epochs = warmup_epochs
         self.freeze_switchers_after = freeze_switchers_after
         self.learns = learns
+        self.steps_per_epoch = None
+
+    def fit_to_epoch(self, steps_per_epoch):
+        """Sets the number of steps per epoch, which bounds a cycle's length.
+
+        Args:
+            steps_per_epoch: A positive integer, or `None` (unknown: the
+                cycle stays as given).
+        """
+        self.steps_per_epoch = steps_per_epoch
+
+    @property
+    def cycle(self):
+        """`(task_steps, switcher_steps)` of one cycle, or `None` for `"epoch"`."""
+        if self.alternate == "epoch":
+            return None
+        task_steps, switcher_steps = (
+            self.alternate if isinstance(self.alternate, tuple) else (self.alternate,) * 2
+        )
+        epoch = self.steps_per_epoch
+        if not epoch or task_steps + switcher_steps <= epoch or not switcher_steps:
+            return task_steps, switcher_steps
+        switcher_steps = max(1, round(epoch * switcher_steps / (task_steps + switcher_steps)))
+        return max(1, epoch - switcher_steps), switcher_steps
 
     def phase(self, epoch, step):
         """Returns the phase of a training step.
@@ -91,9 +120,7 @@ class AlternationSchedule:
             return TASK
         if self.alternate == "epoch":
             return TASK if (epoch - self.warmup_epochs) % 2 == 0 else SWITCHER
-        task_steps, switcher_steps = (
-            self.alternate if isinstance(self.alternate, tuple) else (self.alternate,) * 2
-        )
+        task_steps, switcher_steps = self.cycle
         return TASK if step % (task_steps + switcher_steps) < task_steps else SWITCHER
 
     @property

@@ -106,6 +106,7 @@ SETTINGS = {
         switcher_optimizer=keras.optimizers.SGD,
         learning_rate=0.1,
         switcher_learning_rate=0.1,
+        switcher=lambda: UNetSwitcher(depth=5, base_channels=8),  # Whatever the kernel.
     ),
     "adam": Setting(
         description=(
@@ -118,6 +119,7 @@ SETTINGS = {
         switcher_optimizer=keras.optimizers.Adam,
         learning_rate=1e-3,
         switcher_learning_rate=1e-3,
+        switcher=lambda: UNetSwitcher(depth=5, base_channels=8),
     ),
 }
 SETTINGS["recommended"] = dataclasses.replace(

@@ -267,7 +267,7 @@ class SwitchedHyperModel(keras_tuner.HyperModel):
         plan = SparsityPlan(values["target_sparsity"], values["sparsity_allocation"])
         if callable(self.backbone):
             model = switch(
-                self.backbone(hp), switcher=switcher, target_sparsity=plan, **model_kwargs
+                self.backbone(hp), switcher=switcher, target_sparsity=plan, verbose=False, **model_kwargs
             )
         else:
             model = training.BUILDERS[self.backbone](

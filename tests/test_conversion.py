@@ -52,7 +52,7 @@ def test_each_switched_layer_gets_its_own_switcher():
 
 
 def test_unknown_layer_names_are_an_error():
-    with pytest.raises(ValueError, match=r"\['nope'\] are not `Dense` layers"):
+    with pytest.raises(ValueError, match=r"\['nope'\] are not `Dense` or `EinsumDense` layers"):
         switch(dense_model(), layer_names=["nope"])
 
 
@@ -63,5 +63,5 @@ def test_unbuilt_model_is_an_error():
 
 def test_model_without_dense_layers_is_an_error():
     inputs = keras.Input((4,))
-    with pytest.raises(ValueError, match="no `Dense` layer"):
+    with pytest.raises(ValueError, match="no `Dense` or `EinsumDense` layer"):
         switch(keras.Model(inputs, keras.layers.ReLU()(inputs)))

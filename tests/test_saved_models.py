@@ -25,7 +25,11 @@ def card(stem):
 def test_files_load_and_match_the_card(stem, card):
     model = saving.load_model(f"{stem}.keras")
     assert isinstance(model, SwitchedModel)
-    assert report(model) == json.loads(json.dumps(card["sparsity"]), object_hook=_tuples)
+    counted, expected = report(model), json.loads(json.dumps(card["sparsity"]), object_hook=_tuples)
+    # The cards predate the parameter counts of `report`: compare what they hold.
+    assert len(counted["layers"]) == len(expected["layers"])
+    for row, card_row in zip(counted["layers"] + [counted["total"]], expected["layers"] + [expected["total"]]):
+        assert {key: row[key] for key in card_row} == card_row
     assert os.path.getsize(f"{stem}.keras") == card["keras_bytes"]
     assert os.path.getsize(f"{stem}.tflite") == card["tflite_bytes"]
     with open(os.path.join(FOLDER, "README.md")) as file:

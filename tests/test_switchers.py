@@ -3,19 +3,22 @@ import numpy as np
 import pytest
 from keras.src import testing
 
-from keras_switcher import switchers
+from keras_switcher import SwitchedDense, switchers
 from keras_switcher.switchers import UNetSwitcher
 
 
 class UNetSwitcherTest(testing.TestCase):
     def test_authors_network_size(self):
-        switcher = UNetSwitcher()
+        switcher = UNetSwitcher(depth=5, base_channels=8)
         switcher.build((784, 300))
         convolutions = sum(
             int(np.prod(v.shape)) for v in switcher.weights if "kernel" in v.path
         )
         # 3x3 encoder 1->8->...->256, 2x2 up-convolutions, 3x3 merges, 3x3 gate.
         self.assertEqual(convolutions, 960_400)
+        # Explicit sizes are kept whatever the kernel, the gamma and beta too.
+        self.assertEqual(switcher.count_params(), 962_402)
+        self.assertEqual(switcher.network_params(5, 8), 962_402)
 
     def test_gate_shape_for_odd_and_tiny_kernels(self):
         for shape in [(1, 1), (3, 7), (784, 300), (100, 10)]:
@@ -154,3 +157,76 @@ def test_gradient_input_starts_as_without_it_and_then_regrows_by_the_gradient():
     reading.gradient_weight.assign(1e5)  # The gradient's order alone decides.
     kept = np.asarray(reading(kernel, gate_gradient=gradient)) > 0
     np.testing.assert_array_equal(kept, np.asarray(-gradient) > np.quantile(-np.asarray(gradient), 0.75))
+
+
+def _trainable_params(switcher):
+    return sum(int(np.prod(v.shape)) for v in switcher.trainable_weights)
+
+
+@pytest.mark.parametrize("kind", [UNetSwitcher, switchers.NeuronSwitcher])
+@pytest.mark.parametrize("kwargs", [{}, {"gradient_input": True}, {"target_sparsity": 0.5}])
+@pytest.mark.parametrize("shape", [(16, 8), (100, 10), (784, 300)])
+def test_default_network_is_no_larger_than_the_kernel(kind, kwargs, shape):
+    switcher = kind(**kwargs)
+    switcher.build(shape)
+    sizes = (switcher.built_depth, switcher.built_base_channels)
+    assert _trainable_params(switcher) == switcher.network_params(*sizes) <= shape[0] * shape[1]
+    assert 2**switcher.built_depth <= min(shape)
+    assert switcher.get_config()["depth"] is None and switcher.get_config()["base_channels"] is None
+
+
+def test_default_size_follows_the_kernel():
+    sizes = {}
+    for shape in [(3, 7), (8, 16), (300, 100), (784, 300), (1024, 1024)]:
+        switcher = UNetSwitcher()
+        switcher.build(shape)
+        sizes[shape] = (switcher.built_depth, switcher.built_base_channels, switcher.count_params())
+    assert sizes == {
+        (3, 7): (0, 1, 22),  # The floor, above the 21 weights.
+        (8, 16): (1, 1, 74),
+        (300, 100): (4, 2, 15_242),
+        (784, 300): (4, 4, 60_402),
+        (1024, 1024): (5, 8, 962_402),  # The authors' network.
+    }
+
+
+def test_one_size_given_chooses_the_other():
+    deep = UNetSwitcher(base_channels=8)
+    deep.build((300, 100))
+    wide = UNetSwitcher(depth=1)
+    wide.build((300, 100))
+    assert (deep.built_depth, wide.built_base_channels) == (2, 8)
+
+
+def test_switched_dense_on_8_inputs_has_a_small_switcher_and_reports_it():
+    from keras_switcher import SwitchedModel, format_report, report
+
+    inputs = keras.Input((8,))
+    model = SwitchedModel(inputs, SwitchedDense(16, name="small")(inputs))
+    counted = report(model)
+    row = counted["layers"][0]
+    assert row["switcher_params"] == model.get_layer("small").switcher.count_params() == 74 <= 128
+    assert row["params"] == 8 * 16 + 16
+    assert (counted["total"]["params"], counted["total"]["switcher_params"]) == (144, 74)
+    header, _, line, _, total = format_report(counted).splitlines()
+    assert header.split()[-2:] == ["params", "switcher"]
+    assert line.split()[-2:] == total.split()[-2:] == ["144", "74"]
+
+
+def test_default_sizes_survive_saving(tmp_path):
+    inputs = keras.Input((8,))
+    model = keras.Model(inputs, SwitchedDense(16)(inputs))
+    model.save(tmp_path / "m.keras")
+    loaded = keras.saving.load_model(tmp_path / "m.keras")
+    before, after = model.layers[-1].switcher, loaded.layers[-1].switcher
+    assert (after.built_depth, after.built_base_channels) == (before.built_depth, before.built_base_channels)
+    for saved, restored in zip(before.weights, after.weights):
+        np.testing.assert_array_equal(saved, restored)
+
+
+def test_authors_settings_keep_the_authors_network():
+    from keras_switcher import training
+
+    for name in ("paper", "adam"):
+        switcher = training.SETTINGS[name].switcher()
+        assert (switcher.depth, switcher.base_channels) == (5, 8), name

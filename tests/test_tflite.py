@@ -3,8 +3,17 @@ import os
 import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 
-from keras_switcher import SwitchedDense, UNetSwitcher, cli, datasets, export, saving
+from keras_switcher import (
+    SwitchedDense,
+    SwitchedModel,
+    UNetSwitcher,
+    cli,
+    datasets,
+    export,
+    saving,
+)
 from keras_switcher.applications import LeNet300100
 
 SAVED = os.path.join(os.path.dirname(__file__), "..", "saved_models", "lenet300100_mnist.keras")
@@ -102,6 +111,48 @@ def test_corrupt_tflite_file_gives_a_clear_error(tmp_path):
         export.run_tflite(path, digits(4))
     with pytest.raises(FileNotFoundError):
         export.load_interpreter(tmp_path / "none.tflite")
+
+
+def embedding_model():
+    keras.utils.set_random_seed(0)
+    inputs = keras.Input((8,), dtype="int32")
+    x = keras.layers.Embedding(50, 16)(inputs)
+    x = keras.layers.GlobalAveragePooling1D()(x)
+    return SwitchedModel(inputs, SwitchedDense(4, switcher="magnitude")(x))
+
+
+def test_models_on_token_ids_export_and_run_on_integer_inputs(tmp_path):
+    model = embedding_model()
+    ids = np.random.RandomState(1).randint(0, 50, (64, 8))
+    path = tmp_path / "float.tflite"
+    result = export.to_tflite(model, path)  # Random ids below input_dim=50.
+    assert result["samples"] == 256
+    assert result["max_abs_error"] <= export.litert.FLOAT_TOLERANCE
+    expected = model.predict(ids, verbose=0)
+    np.testing.assert_allclose(export.run_tflite(path, ids), expected, atol=1e-6)
+    np.testing.assert_allclose(export.run_tflite(path, ids.astype("float32")), expected, atol=1e-6)
+    assert export.load_interpreter(path).get_input_details()[0]["dtype"] == np.int32
+    result = export.to_tflite(
+        model, tmp_path / "dynamic.tflite", quantize="dynamic", sample_inputs=ids
+    )
+    assert result["max_abs_error"] <= 1e-3
+    calibration = tf.data.Dataset.from_tensor_slices((ids, np.zeros(64))).batch(16)
+    result = export.to_tflite(
+        model, tmp_path / "int8.tflite", quantize="int8", representative_data=calibration
+    )
+    assert result["samples"] == 64 and result["argmax_agreement"] >= 0.9
+
+
+def test_bad_token_ids_are_reported_as_such_not_as_a_corrupt_file(tmp_path):
+    path = tmp_path / "model.tflite"
+    export.to_tflite(embedding_model(), path)
+    with pytest.raises(ValueError, match="int32 inputs.*float64.*Received: `inputs` holding 0.5"):
+        export.run_tflite(path, np.full((2, 8), 0.5))
+    with pytest.raises(ValueError, match="model.tflite' on the given int32 inputs.*GATHER.*ids") as info:
+        export.run_tflite(path, np.full((2, 8), 50))
+    assert "corrupt" not in str(info.value)
+    with pytest.raises(ValueError, match="`sample_inputs` holding 0.5"):
+        export.to_tflite(embedding_model(), path, sample_inputs=np.full((2, 8), 0.5))
 
 
 def test_cli_export(tmp_path, capsys):

@@ -4,6 +4,7 @@ import contextlib
 import io
 import os
 
+import keras
 import numpy as np
 import tensorflow as tf
 
@@ -28,12 +29,21 @@ def _interpreter(source, num_threads, delegates):
     )
 
 
+def _describe(model):
+    """How error messages name `model`, a path or bytes."""
+    if isinstance(model, (bytes, bytearray)):
+        return "the given bytes"
+    return repr(os.fspath(model))
+
+
 def load_interpreter(model, input_shape=None, num_threads=None):
     """Opens a single-input TFLite model in the LiteRT interpreter.
 
     The interpreter uses LiteRT's default XNNPACK delegate where it accepts
     the model. XNNPACK refuses sparse weights with dynamic-range
     quantization; such models run on TFLite's built-in kernels instead.
+    The model is run once on zeros of its input's dtype, which prepares the
+    delegate's kernels and leaves zeros in the input tensor.
 
     Args:
         model: Path of a `.tflite` file, or its content as bytes.
@@ -49,28 +59,45 @@ def load_interpreter(model, input_shape=None, num_threads=None):
     >>> interpreter = load_interpreter("lenet.tflite", (1, 28, 28, 1))
     >>> interpreter.invoke()
     """
+    name = _describe(model)
     if isinstance(model, (bytes, bytearray)):
         source = dict(model_content=bytes(model))
-        name = "the given bytes"
     else:
         if not os.path.isfile(model):
             raise FileNotFoundError(f"TFLite file not found: {model!r}")
         source = dict(model_path=os.fspath(model))
-        name = repr(os.fspath(model))
     for delegates in (True, False):
         try:
             interpreter = _interpreter(source, num_threads, delegates)
-            (detail,) = interpreter.get_input_details()
-            if input_shape is not None and tuple(detail["shape"]) != tuple(input_shape):
-                interpreter.resize_tensor_input(detail["index"], input_shape)
+        except ValueError as error:
+            # LiteRT verifies the flatbuffer here: truncated or damaged files
+            # fail now, before anything runs.
+            raise _corrupt(name, error) from None
+        details = interpreter.get_input_details()
+        if len(details) != 1:
+            raise ValueError(
+                f"{name} has {len(details)} inputs; `load_interpreter` and "
+                "`run_tflite` run single-input models."
+            )
+        (detail,) = details
+        shape = tuple(detail["shape"] if input_shape is None else input_shape)
+        dtype = np.dtype(detail["dtype"])
+        try:
+            if shape != tuple(detail["shape"]):
+                interpreter.resize_tensor_input(detail["index"], shape)
             interpreter.allocate_tensors()
+            # Unset input memory is garbage: as token ids it fails a GATHER.
+            # Zeros are valid for every dtype, and for every Embedding.
+            interpreter.set_tensor(detail["index"], np.zeros(shape, dtype))
             interpreter.invoke()  # Delegates prepare their kernels here.
             return interpreter
-        except RuntimeError as error:
+        except (RuntimeError, ValueError) as error:
             if not delegates:
-                raise _corrupt(name, error) from None
-        except ValueError as error:
-            raise _corrupt(name, error) from None
+                raise ValueError(
+                    f"LiteRT read {name} as a TFLite model but could not run "
+                    f"it on zero inputs of shape {shape} and dtype "
+                    f"{dtype.name} ({type(error).__name__}: {error})."
+                ) from None
 
 
 def run_tflite(model, inputs, num_threads=None):
@@ -79,6 +106,8 @@ def run_tflite(model, inputs, num_threads=None):
     Args:
         model: Path of a `.tflite` file, or its content as bytes.
         inputs: Array of shape `(batch, ...)` matching the model's input.
+            It is cast to the input's dtype: float inputs accept any
+            numbers, integer inputs (e.g. token ids) only whole numbers.
         num_threads: Threads of the interpreter; `None` for its default.
 
     Returns:
@@ -88,28 +117,54 @@ def run_tflite(model, inputs, num_threads=None):
 
     >>> probabilities = run_tflite("lenet.tflite", images[:100])
     """
-    inputs = np.asarray(inputs, dtype=np.float32)
-    interpreter = load_interpreter(model, inputs.shape, num_threads)
-    interpreter.set_tensor(interpreter.get_input_details()[0]["index"], inputs)
+    interpreter = load_interpreter(model, np.shape(inputs), num_threads)
+    (detail,) = interpreter.get_input_details()
+    dtype = np.dtype(detail["dtype"])
+    interpreter.set_tensor(detail["index"], _cast(inputs, dtype, "inputs"))
     try:
         interpreter.invoke()
     except RuntimeError as error:
-        name = "the given bytes" if isinstance(model, (bytes, bytearray)) else repr(os.fspath(model))
-        raise _corrupt(name, error) from None
+        hint = ""
+        if dtype.kind in "iu":
+            hint = " Check that the ids are within the range the model accepts."
+        raise ValueError(
+            f"LiteRT failed to run {_describe(model)} on the given "
+            f"{dtype.name} inputs ({type(error).__name__}: {error}).{hint}"
+        ) from None
     return interpreter.get_tensor(interpreter.get_output_details()[0]["index"])
 
 
 def _corrupt(name, error):
-    """The error for a TFLite file that LiteRT cannot load or run."""
+    """The error for a file that LiteRT cannot read as a TFLite model."""
     return ValueError(
-        f"Cannot run {name} as a TFLite model ({type(error).__name__}: "
+        f"Cannot read {name} as a TFLite model ({type(error).__name__}: "
         f"{error}): the file is truncated, corrupt or not a TFLite file. "
         "Export it again."
     )
 
 
-def _examples(data, limit):
-    """Up to `limit` input examples from an array or a `tf.data.Dataset`."""
+def _cast(inputs, dtype, argument):
+    """`inputs` as an array of `dtype`, refusing casts that change values.
+
+    Float inputs are cast as they are (e.g. `uint8` images). For integer or
+    bool inputs a cast that changes a value (`0.5`, `NaN`, an id beyond
+    the dtype's range) would silently feed the model other ids.
+    """
+    array = np.asarray(inputs)
+    with np.errstate(invalid="ignore"):  # NaN is refused below.
+        cast = array.astype(dtype)
+    if dtype.kind in "iub" and not np.array_equal(cast, array):
+        changed = array[cast != array][0].item()
+        raise ValueError(
+            f"The model takes {dtype.name} inputs (e.g. token ids), and "
+            f"casting the given {array.dtype.name} inputs to {dtype.name} "
+            f"changes their values. Received: `{argument}` holding {changed!r}"
+        )
+    return cast
+
+
+def _examples(data, limit, dtype, argument):
+    """Up to `limit` input examples of `dtype`, from an array or a dataset."""
     if isinstance(data, tf.data.Dataset):
         batches = []
         count = 0
@@ -120,13 +175,32 @@ def _examples(data, limit):
             if count >= limit:
                 break
         data = np.concatenate(batches) if batches else np.zeros((0,))
-    data = np.asarray(data, dtype=np.float32)
+    data = np.asarray(data)
     if data.ndim == 0 or len(data) == 0:
         raise ValueError(
             "Received no input examples: pass an array of shape "
             "(examples, ...) or a dataset of input batches."
         )
-    return data[:limit]
+    return _cast(data[:limit], dtype, argument)
+
+
+def _random_inputs(model, count):
+    """Random inputs of the model's input shape and dtype.
+
+    Floats are uniform in `[0, 1)`. Integers are ids uniform in `[0, n)`,
+    `n` the smallest `input_dim` of the model's `Embedding` layers: valid
+    for each of them. Without an `Embedding` the valid range is unknown,
+    and the ids are 0 and 1, which any lookup of two or more entries (and
+    a bool input) accepts.
+    """
+    shape = (count,) + tuple(model.inputs[0].shape[1:])
+    dtype = np.dtype(model.inputs[0].dtype)
+    random = np.random.RandomState(0)
+    if dtype.kind == "f":
+        return random.rand(*shape).astype(dtype)
+    embeddings = [layer for layer in model.layers if isinstance(layer, keras.layers.Embedding)]
+    sizes = [layer.input_dim for layer in embeddings]
+    return random.randint(0, min(sizes, default=2), shape).astype(dtype)
 
 
 def _converter(plain, quantize, representative):
@@ -187,15 +261,17 @@ def to_tflite(
         path: Destination, ending in `.tflite`, in an existing folder.
         quantize: `None` (float32 weights), `"dynamic"` (int8 weights, float
             activations), `"float16"` (float16 weights) or `"int8"` (int8
-            weights and activations, float inputs and outputs; needs
-            `representative_data`).
+            weights and activations, float outputs, inputs of the model's
+            dtype: floats or integer ids; needs `representative_data`).
         representative_data: Inputs for calibrating int8 activations: an
             array `(examples, ...)` or a `tf.data.Dataset` of input batches
-            or `(inputs, labels)` batches. Up to 256 examples are used.
+            or `(inputs, labels)` batches. Up to 256 examples are used, cast
+            to the model's input dtype (integer inputs take whole numbers).
         sample_inputs: Inputs on which the file is checked against Keras,
             in the same forms; up to 1,000 examples. Defaults to
-            `representative_data`, else to 256 uniform random inputs in
-            `[0, 1)`.
+            `representative_data`, else to 256 random inputs: uniform in
+            `[0, 1)` for float inputs; for integer inputs, ids valid for
+            every `Embedding` layer of the model, or 0 and 1 without one.
         shrink: Whether to remove dead units first (see `strip`); shrunk
             layers keep a multiple of 4 units (16 for int8).
 
@@ -226,16 +302,18 @@ def to_tflite(
             "Received: representative_data=None"
         )
     plain = strip(model, shrink=shrink, unit_multiple=16 if quantize == "int8" else 4)
+    dtype = np.dtype(model.inputs[0].dtype)
     representative = None
     if representative_data is not None:
-        representative = _examples(representative_data, _CALIBRATION_EXAMPLES)
+        representative = _examples(
+            representative_data, _CALIBRATION_EXAMPLES, dtype, "representative_data"
+        )
     if sample_inputs is not None:
-        samples = _examples(sample_inputs, _SAMPLES)
+        samples = _examples(sample_inputs, _SAMPLES, dtype, "sample_inputs")
     elif representative is not None:
         samples = representative
     else:
-        shape = (_CALIBRATION_EXAMPLES,) + tuple(model.inputs[0].shape[1:])
-        samples = np.random.RandomState(0).rand(*shape).astype(np.float32)
+        samples = _random_inputs(model, _CALIBRATION_EXAMPLES)
     with contextlib.redirect_stdout(io.StringIO()):  # The converter's chatter.
         content = _converter(plain, quantize, representative).convert()
     expected = np.asarray(model(samples, training=False))

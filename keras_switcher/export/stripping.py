@@ -3,31 +3,28 @@
 import keras
 import numpy as np
 
-from keras_switcher.conversion import check_graph_model
-from keras_switcher.layers import SwitchedDense
+from keras_switcher.conversion import check_graph_model, clone_graph, graph_layers, plain_layer
+from keras_switcher.gating import GatedKernel
+from keras_switcher.layers import SwitchedDense, SwitchedEinsumDense
 from keras_switcher.reporting import switched_layers
 
 
-def _dense_config(layer, **changes):
-    config = layer.get_config()
-    config.pop("switcher", None)
-    config.update(changes)
-    return config
-
-
 def strip(model, shrink=False, unit_multiple=1):
-    """Returns a plain Keras model whose `Dense` kernels hold `kernel * gate`.
+    """Returns a plain Keras model whose kernels hold `kernel * gate`.
 
-    No switcher weights remain and the outputs equal the switched model's.
-    With `shrink=True`, dead units between two consecutive dense layers
-    (the second reading only the first's output) are removed: a unit with
-    no outgoing connection is dropped; a unit with no incoming connection
-    outputs the constant `activation(bias)`, which is folded into the next
-    layer's bias before the unit is dropped.
+    `SwitchedDense` layers become `Dense` and `SwitchedEinsumDense` layers
+    `EinsumDense`, in the model and in its nested functional and
+    `Sequential` models: no switcher weights remain and the outputs equal
+    the switched model's. With `shrink=True`, dead units between two
+    consecutive dense layers of the model itself (the second reading only
+    the first's output) are removed: a unit with no outgoing connection is
+    dropped; a unit with no incoming connection outputs the constant
+    `activation(bias)`, which is folded into the next layer's bias before
+    the unit is dropped.
 
     Args:
-        model: A built functional or `Sequential` model with
-            `SwitchedDense` layers, such as a `SwitchedModel`.
+        model: A built functional or `Sequential` model with switched
+            layers, such as a `SwitchedModel`.
         shrink: Whether to remove dead units.
         unit_multiple: With `shrink`, each shrunk layer keeps a multiple of
             this many units, some dead ones staying as padding. TFLite's
@@ -44,66 +41,88 @@ def strip(model, shrink=False, unit_multiple=1):
     'Dense'
     """
     check_graph_model(model, "strip")
-    if not switched_layers(model):
-        raise ValueError(
-            f"Model '{model.name}' has no `SwitchedDense` layer to strip."
-        )
-    weights = {}
-    for layer in model.layers:
-        if isinstance(layer, SwitchedDense):
-            kernel = np.asarray(layer.kernel) * np.asarray(layer.gate())
-            bias = np.asarray(layer.bias) if layer.use_bias else None
-            weights[layer.name] = [kernel, bias]
-        elif isinstance(layer, keras.layers.Dense):
-            weights[layer.name] = [np.asarray(layer.kernel), np.asarray(layer.bias) if layer.use_bias else None]
     if not isinstance(unit_multiple, int) or isinstance(unit_multiple, bool) or unit_multiple <= 0:
         raise ValueError(
             "Received an invalid value for `unit_multiple`, expected a "
             f"positive integer. Received: unit_multiple={unit_multiple!r}"
         )
+    switched = switched_layers(model)
+    if not switched:
+        raise ValueError(
+            f"Model '{model.name}' has no `SwitchedDense` or `SwitchedEinsumDense` layer to strip."
+        )
+    reachable = {id(layer) for layer in graph_layers(model)}
+    hidden = [layer.path for layer in switched if id(layer) not in reachable]
+    if hidden:
+        raise ValueError(
+            f"Model '{model.name}' has switched layers inside other layers, "
+            f"which `strip()` cannot replace: {hidden}. It reaches the layers "
+            "of the model and of its nested functional and Sequential models."
+        )
+    # Plain weights of every switched layer, and of the model's own `Dense`
+    # layers (which shrinking may narrow), by layer.
+    dense = [layer for layer in model.layers if isinstance(layer, keras.layers.Dense)]
+    weights = {id(layer): _plain_weights(layer) for layer in switched + dense}
     if shrink:
         _shrink(model, weights, unit_multiple)
 
-    def clone_layer(layer):
-        if layer.name not in weights:
-            return layer.__class__.from_config(layer.get_config())
-        kernel, bias = weights[layer.name]
-        return keras.layers.Dense.from_config(
-            _dense_config(layer, units=kernel.shape[1], use_bias=bias is not None)
-        )
+    def replace(layer):
+        if id(layer) not in weights:
+            return None
+        if isinstance(layer, SwitchedEinsumDense):
+            return plain_layer(layer)
+        kernel, bias = weights[id(layer)]
+        changes = dict(units=kernel.shape[1], use_bias=bias is not None)
+        if isinstance(layer, SwitchedDense):
+            return plain_layer(layer, **changes)
+        return keras.layers.Dense.from_config({**layer.get_config(), **changes})
 
-    clone = keras.models.clone_model(model, clone_function=clone_layer)
-    for layer, new_layer in zip(model.layers, clone.layers):
-        if layer.name in weights:
-            kernel, bias = weights[layer.name]
+    clone, pairs = clone_graph(model, replace)
+    for layer, new_layer in pairs:
+        if id(layer) in weights:
+            kernel, bias = weights[id(layer)]
             new_layer.set_weights([kernel] + ([bias] if bias is not None else []))
         else:
             new_layer.set_weights(layer.get_weights())
     return keras.Model(clone.inputs, clone.outputs, name=f"{model.name}_stripped")
 
 
-def _chains(model, names):
-    """Pairs (a, b) of dense layers where b reads a's output and nothing else does."""
+def _plain_weights(layer):
+    """`[kernel, bias]` of a plain layer, with `kernel * gate` if switched."""
+    kernel = np.asarray(layer.kernel)
+    if isinstance(layer, GatedKernel):
+        kernel = kernel * np.asarray(layer.gate())
+    return [kernel, np.asarray(layer.bias) if layer.bias is not None else None]
+
+
+def _chains(model, weights):
+    """Pairs (a, b) of the model's dense layers where b reads a's output and
+    nothing else does."""
+    dense = [
+        layer
+        for layer in model.layers
+        if id(layer) in weights and isinstance(layer, (SwitchedDense, keras.layers.Dense))
+    ]
     consumers = {}
     for layer in model.layers:
         for node in layer._inbound_nodes:
             for tensor in node.input_tensors:
-                producer = tensor._keras_history.operation
-                consumers.setdefault(producer.name, []).append(layer.name)
+                consumers.setdefault(id(tensor._keras_history.operation), []).append(layer)
+    outputs = {id(t._keras_history.operation) for t in model.outputs}
+    dense_ids = {id(layer) for layer in dense}
     pairs = []
-    outputs = {t._keras_history.operation.name for t in model.outputs}
-    for name in names:
-        following = consumers.get(name, [])
-        if len(following) == 1 and following[0] in names and name not in outputs:
-            pairs.append((name, following[0]))
+    for layer in dense:
+        following = consumers.get(id(layer), [])
+        if len(following) == 1 and id(following[0]) in dense_ids and id(layer) not in outputs:
+            pairs.append((layer, following[0]))
     return pairs
 
 
 def _shrink(model, weights, unit_multiple):
     """Removes dead units of each (a, b) chain in place in `weights`."""
     for first, second in _chains(model, weights):
-        kernel_a, bias_a = weights[first]
-        kernel_b, bias_b = weights[second]
+        kernel_a, bias_a = weights[id(first)]
+        kernel_b, bias_b = weights[id(second)]
         no_input = ~kernel_a.any(axis=0)
         no_output = ~kernel_b.any(axis=1)
         keep = ~(no_input | no_output)
@@ -116,12 +135,11 @@ def _shrink(model, weights, unit_multiple):
         keep[candidates[:padding]] = True
         constant = no_input & ~no_output & ~keep
         if constant.any():
-            activation = model.get_layer(first).activation
             value = np.zeros(kernel_a.shape[1], kernel_a.dtype)
             if bias_a is not None:
-                value = np.asarray(activation(bias_a))
+                value = np.asarray(first.activation(bias_a))
             folded = value[constant] @ kernel_b[constant]
             if folded.any():
                 bias_b = folded if bias_b is None else bias_b + folded
-        weights[first] = [kernel_a[:, keep], None if bias_a is None else bias_a[keep]]
-        weights[second] = [kernel_b[keep], bias_b]
+        weights[id(first)] = [kernel_a[:, keep], None if bias_a is None else bias_a[keep]]
+        weights[id(second)] = [kernel_b[keep], bias_b]

@@ -1,5 +1,7 @@
 """`SparsityPlan`: how sparse the switched layers are, and how layers share it."""
 
+import math
+
 import keras
 import numpy as np
 from keras import ops
@@ -168,5 +170,7 @@ def share_by_threshold(layers):
 
 
 def kernel_shapes(layers):
-    """The kernel shapes of dense layers, for `layer_targets`."""
-    return [tuple(layer.kernel.shape) for layer in layers]
+    """The kernels of dense layers as matrices (first axis by the others),
+    for `layer_targets`."""
+    shapes = [tuple(layer.kernel.shape) for layer in layers]
+    return [(shape[0], math.prod(shape[1:])) for shape in shapes]

@@ -12,6 +12,12 @@ def _norm(x, gamma, beta, epsilon):
     return (x - mean) * ops.rsqrt(variance + epsilon) * gamma + beta
 
 
+# `(depth, base_channels)` tried by `build` when they are `None`: the
+# authors' network, then alternately half the channels and one level fewer,
+# so that depth and width shrink together.
+_SIZES = ((5, 8), (5, 4), (4, 4), (4, 2), (3, 2), (3, 1), (2, 1), (1, 1), (0, 1))
+
+
 @keras.saving.register_keras_serializable(package="keras_switcher")
 class UNetSwitcher(Switcher):
     """U-Net switcher of Han & Liu (2021), seeing the kernel as an image.
@@ -29,8 +35,19 @@ class UNetSwitcher(Switcher):
     of the kernel. Kernels whose sides are not multiples of `2**depth` are
     zero-padded and the gate cropped back.
 
-    With the defaults (`depth=5`, `base_channels=8`) this is the authors'
-    network (channels 8 to 256, about 0.96 M parameters).
+    `UNetSwitcher(depth=5, base_channels=8)` is the authors' network
+    (channels 8 to 256, about 0.96 M weights). With `None` (the default),
+    `build` sizes it to the kernel so that the switcher is no larger than
+    the layer: the first `(depth, base_channels)` of `(5, 8), (5, 4), (4, 4),
+    (4, 2), (3, 2), (3, 1), (2, 1), (1, 1), (0, 1)` (each step about a
+    quarter of the weights), with `2**depth` clipped to the kernel's shorter
+    side, whose weights (`network_params`) are at most the kernel's; `(0, 1)`
+    (22 weights) when none is. A 16x8 kernel gets `(1, 1)` (74 weights), a
+    784x300 one `(4, 4)` (60,402), 1024x1024 and larger the authors'. A size
+    given explicitly is kept and the other chosen the same way. The choice,
+    `built_depth` and `built_base_channels`, depends only on the kernel's
+    shape, so the configuration keeps `None` and a loaded model rebuilds the
+    same network.
 
     `target_sparsity`, `gate` and `block_size` are the base's (`Switcher`):
     with a target the gate thresholds the U-Net's last normalised feature
@@ -48,9 +65,10 @@ class UNetSwitcher(Switcher):
     (`SwitchedModel(gate_refresh_steps=...)`).
 
     Args:
-        depth: Number of 2x2 poolings in the encoder. Non-negative integer.
+        depth: Number of 2x2 poolings in the encoder. Non-negative integer,
+            or `None` to choose it from the kernel.
         base_channels: Channels of the first level, doubled at each level.
-            Positive integer.
+            Positive integer, or `None` to choose it from the kernel.
         epsilon: Small float added to the variance in the normalisation.
         kernel_initializer: Initializer of the convolution kernels. Defaults
             to He-normal over the fan-out, as the authors use.
@@ -88,8 +106,8 @@ class UNetSwitcher(Switcher):
 
     def __init__(
         self,
-        depth=5,
-        base_channels=8,
+        depth=None,
+        base_channels=None,
         epsilon=1e-5,
         kernel_initializer=None,
         target_sparsity=None,
@@ -124,19 +142,21 @@ class UNetSwitcher(Switcher):
         self.movement_input = movement_input
         self.observes_task_gradient = movement_input
         self.magnitude_weight = check_non_negative_float("magnitude_weight", magnitude_weight)
-        if not isinstance(depth, int) or isinstance(depth, bool) or depth < 0:
+        if depth is not None and (
+            not isinstance(depth, int) or isinstance(depth, bool) or depth < 0
+        ):
             raise ValueError(
-                "Received an invalid value for `depth`, expected a "
+                "Received an invalid value for `depth`, expected None or a "
                 f"non-negative integer. Received: depth={depth}"
             )
-        if (
+        if base_channels is not None and (
             not isinstance(base_channels, int)
             or isinstance(base_channels, bool)
             or base_channels <= 0
         ):
             raise ValueError(
-                "Received an invalid value for `base_channels`, expected a "
-                f"positive integer. Received: base_channels={base_channels}"
+                "Received an invalid value for `base_channels`, expected None "
+                f"or a positive integer. Received: base_channels={base_channels}"
             )
         if not epsilon > 0:
             raise ValueError(
@@ -167,11 +187,63 @@ class UNetSwitcher(Switcher):
         )
         return kernel, gamma, beta
 
+    def _input_channels(self):
+        return 1 + self.gradient_input + self.movement_input
+
+    def network_params(self, depth, base_channels):
+        """Number of weights of the network of the given sizes.
+
+        Buffers (`sparsity`, `movement`) are not counted: the network's
+        weights are the switcher's trainable ones.
+
+        Args:
+            depth: Number of 2x2 poolings.
+            base_channels: Channels of the first level.
+
+        Returns:
+            An integer.
+
+        Example:
+
+        >>> UNetSwitcher().network_params(5, 8)
+        962402
+        """
+        channels = [base_channels * 2**level for level in range(depth + 1)]
+        # Every block is a bias-free convolution and a normalisation's
+        # gamma and beta.
+        total, previous = 0, self._input_channels()
+        for width in channels:
+            total += 9 * previous * width + 2 * width
+            previous = width
+        for width in reversed(channels[:-1]):
+            total += 4 * previous * width + 2 * width  # 2x2 upsampling.
+            total += 9 * 2 * width * width + 2 * width  # 3x3 merge.
+            previous = width
+        size = self._output_kernel_size
+        return total + size * size * previous + 2 + self.gradient_input
+
+    def _sizes(self, kernel_shape):
+        """The `(depth, base_channels)` that `build` gives a kernel."""
+        rows, cols = kernel_shape
+        # Levels past the kernel's shorter side would only pool padding.
+        deepest = min(rows, cols).bit_length() - 1
+        for depth, channels in _SIZES:
+            depth = min(depth, deepest) if self.depth is None else self.depth
+            if self.base_channels is not None:
+                channels = self.base_channels
+            if self.network_params(depth, channels) <= rows * cols:
+                break
+        # With nothing small enough, the last and smallest candidate.
+        return depth, channels
+
     def build(self, kernel_shape):
         super().build(kernel_shape)
-        channels = [self.base_channels * 2**level for level in range(self.depth + 1)]
+        self.built_depth, self.built_base_channels = self._sizes(kernel_shape)
+        channels = [
+            self.built_base_channels * 2**level for level in range(self.built_depth + 1)
+        ]
         self._encoder = []
-        previous = 1 + self.gradient_input + self.movement_input
+        previous = self._input_channels()
         if self.movement_input:
             self.movement = self.add_weight(
                 name="movement", shape=tuple(kernel_shape), initializer="zeros", trainable=False
@@ -182,7 +254,7 @@ class UNetSwitcher(Switcher):
             )
             previous = width
         self._decoder = []
-        for level in reversed(range(self.depth)):
+        for level in reversed(range(self.built_depth)):
             width = channels[level]
             upsample = self._add_block(f"up{level}", (2, 2, width, previous), width)
             merge = self._add_block(f"merge{level}", (3, 3, 2 * width, width), width)
@@ -217,7 +289,7 @@ class UNetSwitcher(Switcher):
     def _features(self, kernel, signal=None):
         """The decoder's last feature map, cropped to `(1, rows, cols, C)`."""
         rows, cols = kernel.shape
-        multiple = 2**self.depth
+        multiple = 2**self.built_depth
         channels = [kernel]
         if self.movement_input:
             channels.append(self._movement_scores(kernel))

@@ -25,7 +25,10 @@ class SwitchedTrainer:
       `_run_if` take it (on the host between steps, where that is one
       transfer instead of an operation per comparison);
     - `train_step`, which chooses the phase and calls
-      `_cached_phase_train_step`.
+      `_cached_phase_train_step`;
+
+    and may override `_apply_gradients(optimizer, gradients, variables)`,
+    which updates `variables` and the optimiser's own.
     """
 
     def _check_backend(self):
@@ -40,6 +43,9 @@ class SwitchedTrainer:
 
     def _read(self, variable):
         return ops.convert_to_tensor(variable)
+
+    def _apply_gradients(self, optimizer, gradients, variables):
+        optimizer.apply(gradients, variables)
 
     def _cached_phase_train_step(self, phase, data):
         """`_phase_train_step` with the gate cache's work before and after."""
@@ -95,17 +101,23 @@ class SwitchedTrainer:
             return scaled, (loss, y_pred)
 
         _, (loss, y_pred), gradients = self._gradients(loss_fn, targets + gates)
+        if gates:  # Measured on the loss scaled for the task optimiser.
+            gate_gradients = self._unscaled(optimizer, gradients[len(targets) :])
         if optimizer is None:
             cache.accumulate(gradients)
         else:
-            optimizer.apply(gradients[: len(targets)], targets)
-        if gates:
-            # The loss was scaled for the task optimiser (a
-            # `LossScaleOptimizer` multiplies it by its `dynamic_scale`).
-            scale = getattr(optimizer, "dynamic_scale", None)
-            gate_gradients = gradients[len(targets) :]
-            if scale is not None:
-                gate_gradients = [g / ops.cast(scale, g.dtype) for g in gate_gradients]
+            self._apply_gradients(optimizer, gradients[: len(targets)], targets)
+        if gates and isinstance(optimizer, keras.optimizers.LossScaleOptimizer):
+            # It skips a step whose gradients are not finite (and lowers its
+            # scale); the switchers skip that step's gate gradients too.
+            self._run_if(
+                optimizer.check_finite(gradients),
+                self._run_unless_frozen,
+                self._learn_from_task_step,
+                cache,
+                gate_gradients,
+            )
+        elif gates:
             self._run_unless_frozen(self._learn_from_task_step, cache, gate_gradients)
         if cache and phase == schedule_lib.TASK:
             cache.count_task_step()
@@ -126,6 +138,16 @@ class SwitchedTrainer:
             float(schedule_lib.PHASE_CODES[phase]), "float32"
         )
         return logs
+
+    def _unscaled(self, optimizer, gradients):
+        """Gradients of the loss that `optimizer.scale_loss` scaled, unscaled.
+
+        The scale (a `LossScaleOptimizer`'s `dynamic_scale`, or the
+        `loss_scale_factor`) is read before the optimiser's update, which
+        may change it.
+        """
+        scale = optimizer.scale_loss(1.0)
+        return [g / ops.cast(scale, g.dtype) for g in gradients]
 
     def _run_unless_frozen(self, fn, *args):
         """Runs `fn(*args)` unless the switchers are frozen by now."""

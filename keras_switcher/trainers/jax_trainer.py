@@ -31,7 +31,10 @@ class JAXSwitchedTrainer(SwitchedTrainer):
 
     def _state_variables(self):
         """The variables behind the four parts of the state, in order."""
-        optimizer_variables = list(self.optimizer.variables) if self.optimizer else []
+        # An uncompiled model (built in code, or loaded with `compile=False`)
+        # has no `optimizer` attribute, and still predicts.
+        optimizer = getattr(self, "optimizer", None)
+        optimizer_variables = list(optimizer.variables) if optimizer else []
         if self.switcher_optimizer is not None:
             optimizer_variables += list(self.switcher_optimizer.variables)
         return (
@@ -95,6 +98,25 @@ class JAXSwitchedTrainer(SwitchedTrainer):
         values = [scope.get_current_value(v) for v in variables]
         values = jax.lax.cond(condition, run, lambda values: values, values)
         for variable, value in zip(variables, values):
+            scope.add_update((variable, value))
+
+    def _apply_gradients(self, optimizer, gradients, variables):
+        """`optimizer.stateless_apply`, as Keras's JAX trainer calls it.
+
+        `LossScaleOptimizer.apply` (the task optimiser under
+        `mixed_float16`) assigns its variables inside `ops.cond`, whose
+        values would leak out of the branch's trace into the stateless scope.
+        """
+        scope = get_stateless_scope()
+        new_variables, new_optimizer_variables = optimizer.stateless_apply(
+            [scope.get_current_value(v) for v in optimizer.variables],
+            gradients,
+            [scope.get_current_value(v) for v in variables],
+        )
+        for variable, value in zip(
+            variables + list(optimizer.variables),
+            new_variables + new_optimizer_variables,
+        ):
             scope.add_update((variable, value))
 
     def _gradients(self, loss_fn, variables):
