@@ -168,17 +168,20 @@ class GateCache:
         gates are refreshed and the accumulators emptied.
         """
         count = ops.cast(self.counters[0], "float32")
+        optimizer = trainer.switcher_optimizer
 
         def surrogate():
             total = sum(
                 ops.sum(layer.compute_gate(layer.kernel) * layer.gate_gradient)
                 for layer in self.layers
             )
-            return total / count, None
+            # Scaled as the optimiser expects (a `LossScaleOptimizer`
+            # divides the gradients by its scale).
+            return optimizer.scale_loss(total / count), None
 
         variables = trainer.switcher_variables
         _, _, gradients = trainer._gradients(surrogate, variables)
-        trainer.switcher_optimizer.apply(gradients, variables)
+        trainer._apply_gradients(optimizer, gradients, variables)
         for layer in self.layers:
             if layer.reads_gate_gradient:
                 layer.update_gate_gradient_average(layer.gate_gradient / count)

@@ -78,6 +78,8 @@ class GatedKernel:
     """
 
     def _init_gating(self, switcher):
+        if self.dtype_policy.quantization_mode is not None:
+            refuse_quantization_and_lora(quantization_config=self.dtype_policy.name)
         switcher = switchers.get(switcher)
         owner = getattr(switcher, "_owner", None)
         if owner is not None:

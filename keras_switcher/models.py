@@ -30,7 +30,7 @@ class _TrainingState(keras.callbacks.Callback):
     and whether the serving gates still hold."""
 
     def on_train_begin(self, logs=None):
-        self.model.schedule.fit_to_epoch(self.params.get("steps"))
+        self.model.schedule.set_steps_per_epoch(self.params.get("steps"))
 
     def on_epoch_begin(self, epoch, logs=None):
         # Validation at the epoch's end follows the epoch's steps.
@@ -119,10 +119,15 @@ class SwitchedModel(backend_trainer(), keras.Model):
             epochs, switcher phase in odd ones), a positive integer `N`
             for `N` task steps followed by `N` switcher steps, or a pair
             `(task_steps, switcher_steps)` (an extension). A cycle longer
-            than an epoch is shrunk to one epoch, keeping its ratio
-            (`AlternationSchedule.fit_to_epoch`), so that the switchers
-            train on small datasets too. With `steps_per_execution > 1`
+            than an epoch can be shrunk to one epoch, keeping its ratio
+            (`AlternationSchedule`), so that the switchers
+            train on small datasets too, with `fit_alternation_to_epoch`.
+            With `steps_per_execution > 1`
             the phase is chosen once per execution.
+        fit_alternation_to_epoch: If `True` (the `recommended` setting's),
+            a cycle of `alternate` steps longer than an epoch is shrunk to
+            one epoch, keeping its ratio, so that every epoch has a
+            switcher phase whatever the dataset's size.
         warmup_epochs: Epochs at the start that train the task weights with
             the gates switched off, as plain dense layers.
         freeze_switchers_after: `None`, or the number of epochs after which
@@ -181,6 +186,7 @@ class SwitchedModel(backend_trainer(), keras.Model):
         gate_cache_steps=None,
         concurrent_switcher_updates=None,
         sparsity_plan=None,
+        fit_alternation_to_epoch=False,
         **kwargs,
     ):
         super().__init__(*args, **kwargs)
@@ -196,12 +202,17 @@ class SwitchedModel(backend_trainer(), keras.Model):
             switcher_accumulation_steps = config["switcher_accumulation_steps"]
             concurrent_switcher_updates = config["concurrent_switcher_updates"]
             sparsity_plan = config["sparsity_plan"]
+            fit_alternation_to_epoch = config["fit_alternation_to_epoch"]
         self.sparsity_plan = plan_lib.get(sparsity_plan)
         if self.sparsity_plan is not None:
             self._check_plan()
         learns = bool(self.switcher_variables)
         self.schedule = schedule_lib.AlternationSchedule(
-            alternate, warmup_epochs, freeze_switchers_after, learns=learns
+            alternate,
+            warmup_epochs,
+            freeze_switchers_after,
+            learns=learns,
+            fit_to_epoch=fit_alternation_to_epoch,
         )
         for name, value in (
             ("gate_refresh_steps", gate_refresh_steps),
@@ -515,7 +526,9 @@ class SwitchedModel(backend_trainer(), keras.Model):
                 instance), distinct from `optimizer`. `None` picks
                 `keras.optimizers.Adam(1e-3)` (the `recommended` setting's)
                 when the switchers have weights, and none when they have
-                not (magnitude, movement).
+                not (magnitude, movement). Under the `mixed_float16`
+                policy it is wrapped in a `LossScaleOptimizer`, as Keras
+                wraps `optimizer`.
             **kwargs: Other arguments of `keras.Model.compile` (`loss`,
                 `metrics`, ...).
         """
@@ -541,6 +554,14 @@ class SwitchedModel(backend_trainer(), keras.Model):
                 f"Optimizer` instance ({error}). "
                 f"Received: switcher_optimizer={switcher_optimizer!r}"
             ) from None
+        if (
+            switcher_optimizer is not None
+            and self.dtype_policy.name == "mixed_float16"
+            and not isinstance(switcher_optimizer, keras.optimizers.LossScaleOptimizer)
+        ):
+            # As Keras wraps `optimizer`: a step whose float16 gradients
+            # overflow is skipped instead of writing NaN into the switchers.
+            switcher_optimizer = keras.optimizers.LossScaleOptimizer(switcher_optimizer)
         super().compile(optimizer=optimizer, **kwargs)
         self.switcher_optimizer = switcher_optimizer
         if self.built:

@@ -25,10 +25,11 @@ class AlternationSchedule:
             (magnitude, movement): every step after the warm-up is then a
             task step, whatever `alternate` says.
 
-    A cycle of steps longer than an epoch is shrunk to one epoch, keeping
-    the phases' ratio (each at least one step), once `fit_to_epoch` is told
-    the number of steps per epoch (`SwitchedModel.fit` does): the switchers
-    then train on any dataset size, and before `freeze_switchers_after`.
+        fit_to_epoch: If `True`, a cycle of steps longer than an epoch is
+            shrunk to one epoch, keeping the phases' ratio (each at least
+            one step), once `set_steps_per_epoch` is told the number of
+            steps per epoch (`SwitchedModel.fit` does): the switchers then
+            train on any dataset size, and before `freeze_switchers_after`.
 
     Example:
 
@@ -37,7 +38,14 @@ class AlternationSchedule:
     ['warmup', 'task', 'switcher', 'task']
     """
 
-    def __init__(self, alternate="epoch", warmup_epochs=0, freeze_switchers_after=None, learns=True):
+    def __init__(
+        self,
+        alternate="epoch",
+        warmup_epochs=0,
+        freeze_switchers_after=None,
+        learns=True,
+        fit_to_epoch=False,
+    ):
         if alternate != "epoch":
             steps = alternate if isinstance(alternate, (tuple, list)) else (alternate,)
             minimums = (1, 0) if len(steps) == 2 else (1,)
@@ -76,10 +84,17 @@ class AlternationSchedule:
         self.warmup_epochs = warmup_epochs
         self.freeze_switchers_after = freeze_switchers_after
         self.learns = learns
+        if not isinstance(fit_to_epoch, bool):
+            raise ValueError(
+                "Received an invalid value for `fit_alternation_to_epoch`, "
+                f"expected True or False. Received: {fit_to_epoch!r}"
+            )
+        self.fit_to_epoch = fit_to_epoch
         self.steps_per_epoch = None
 
-    def fit_to_epoch(self, steps_per_epoch):
-        """Sets the number of steps per epoch, which bounds a cycle's length.
+    def set_steps_per_epoch(self, steps_per_epoch):
+        """Sets the number of steps per epoch, which with `fit_to_epoch`
+        bounds a cycle's length.
 
         Args:
             steps_per_epoch: A positive integer, or `None` (unknown: the
@@ -95,7 +110,7 @@ class AlternationSchedule:
         task_steps, switcher_steps = (
             self.alternate if isinstance(self.alternate, tuple) else (self.alternate,) * 2
         )
-        epoch = self.steps_per_epoch
+        epoch = self.steps_per_epoch if self.fit_to_epoch else None
         if not epoch or task_steps + switcher_steps <= epoch or not switcher_steps:
             return task_steps, switcher_steps
         switcher_steps = max(1, round(epoch * switcher_steps / (task_steps + switcher_steps)))
@@ -137,4 +152,5 @@ class AlternationSchedule:
             "alternate": self.alternate,
             "warmup_epochs": self.warmup_epochs,
             "freeze_switchers_after": self.freeze_switchers_after,
+            "fit_alternation_to_epoch": self.fit_to_epoch,
         }

@@ -75,6 +75,7 @@ class Setting:
             lets the switchers learn their sparsity.
         freeze_fraction: Fraction of the epochs after which the switchers
             stop training; `None` never.
+        fit_alternation_to_epoch: See `SwitchedModel`.
     """
 
     description: str
@@ -92,6 +93,7 @@ class Setting:
     ramp_fraction: Optional[float] = None
     sparsity: Optional[SparsityPlan] = None
     freeze_fraction: Optional[float] = None
+    fit_alternation_to_epoch: bool = False
 
 
 SETTINGS = {
@@ -139,6 +141,7 @@ SETTINGS["recommended"] = dataclasses.replace(
     ramp_fraction=0.5,
     sparsity=SparsityPlan(0.9, allocation="magnitude"),
     freeze_fraction=0.75,
+    fit_alternation_to_epoch=True,
 )
 
 SETTINGS["concurrent"] = dataclasses.replace(
@@ -275,6 +278,7 @@ def build_model(
                 else chosen.concurrent_switcher_updates
             ),
             freeze_switchers_after=freeze,
+            fit_alternation_to_epoch=chosen.fit_alternation_to_epoch,
         )
     model = BUILDERS[builder_name](
         input_shape=input_shape,

@@ -48,6 +48,16 @@ def test_switcher_kinds_train_save_and_strip_on_jax():
     assert re.search(r"\b5 passed\b", printed), printed[-2000:]
 
 
+def test_drop_in_tests_pass_on_jax():
+    """A switched layer in a user's model (`test_drop_in.py`), Keras's own
+    Dense tests adapted (`test_dense_compat.py`), inference without
+    `compile` and `mixed_float16` training, as on TensorFlow."""
+    files = ["test_drop_in.py", "test_dense_compat.py", "test_uncompiled_and_mixed_precision.py"]
+    printed = run(["-m", "pytest", "-q", "-p", "no:cacheprovider", "-n", "0", *files])
+    assert re.search(r"\b\d+ passed\b", printed), printed[-2000:]
+    assert not re.search(r"\d+ (failed|errors?)\b", printed), printed[-2000:]
+
+
 def test_imports_and_trains_with_tensorflow_unimportable(tmp_path):
     printed = run(["no_tensorflow_job.py", str(tmp_path)])
     assert "tensorflow imported: False" in printed

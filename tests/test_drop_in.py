@@ -181,12 +181,14 @@ def test_recommended_schedule_trains_the_switcher_on_12_step_epochs():
         alternate=setting.alternate,
         gate_cache_steps=setting.gate_cache_steps,
         freeze_switchers_after=ks.training.freeze_epoch("recommended", epochs),
+        fit_alternation_to_epoch=setting.fit_alternation_to_epoch,
     )
     model.compile("adam", switcher_optimizer="adam", loss="mse")
     before = [np.asarray(v) for v in model.switcher_variables]
     x, y = data(n=96)
     history = model.fit(x, y, epochs=epochs, batch_size=8, verbose=0)
     assert model.schedule.cycle == (11, 1)
+    assert model.get_config()["fit_alternation_to_epoch"]
     assert any(not np.allclose(a, np.asarray(b)) for a, b in zip(before, model.switcher_variables))
     assert int(model.steps_seen.numpy()) == 48
     assert history.history["phase"]  # Logged every epoch.

@@ -191,6 +191,7 @@ _MODEL_ARGUMENTS = (
     "switcher_accumulation_steps",
     "gate_cache_steps",
     "concurrent_switcher_updates",
+    "fit_alternation_to_epoch",
 )
 
 

@@ -10,9 +10,12 @@ GRANULARITIES = ("connection", "neuron")
 
 
 def standardise(x, epsilon=1e-5):
-    """Shifts and scales `x` to zero mean and unit variance over all its values."""
+    """Shifts and scales `x` to zero mean and unit variance over all its
+    values, computed in float32 (float16's range is too narrow for `rsqrt`)."""
+    dtype = x.dtype
+    x = ops.cast(x, "float32")
     mean, variance = ops.moments(x, axes=list(range(len(x.shape))))
-    return (x - mean) * ops.rsqrt(variance + epsilon)
+    return ops.cast((x - mean) * ops.rsqrt(variance + epsilon), dtype)
 
 
 def block_means(scores, block_size):

@@ -7,9 +7,15 @@ from keras_switcher.switchers.base import Switcher, check_non_negative_float, st
 
 
 def _norm(x, gamma, beta, epsilon):
-    """Normalises each feature map with its own statistics (one image)."""
+    """Normalises each feature map with its own statistics (one image).
+
+    In float32 whatever the compute dtype, as Keras's `BatchNormalization`:
+    under `mixed_float16` the gradient of `rsqrt` overflows float16.
+    """
+    dtype = x.dtype
+    x = ops.cast(x, "float32")
     mean, variance = ops.moments(x, axes=[1, 2], keepdims=True)
-    return (x - mean) * ops.rsqrt(variance + epsilon) * gamma + beta
+    return ops.cast((x - mean) * ops.rsqrt(variance + epsilon), dtype) * gamma + beta
 
 
 # `(depth, base_channels)` tried by `build` when they are `None`: the

@@ -1,5 +1,7 @@
 """What one training step of a `SwitchedModel` does, for every backend."""
 
+import math
+
 import keras
 from keras import ops
 from keras import tree
@@ -163,11 +165,11 @@ class SwitchedTrainer:
             cache.accumulate(gate_gradients)
         for layer, gradient in zip(cache.layers, gate_gradients):
             if layer.observes_task_gradient:
-                layer.switcher.observe(gradient)
+                layer.observe_gate_gradient(gradient)
 
     def _observed_sparsity(self):
         """Share of switched connections off in the gates of the last call."""
         layers = self.switched_layers
-        sizes = [float(layer.kernel.shape[0] * layer.kernel.shape[1]) for layer in layers]
+        sizes = [float(math.prod(layer.kernel.shape)) for layer in layers]
         off = sum(layer.observed_sparsity * size for layer, size in zip(layers, sizes))
         return off / sum(sizes)
