@@ -8,6 +8,11 @@ if os.path.basename(sys.argv[0]) == "keras-switcher":
     # The command line: keep TensorFlow's native start-up log lines (CUDA
     # probing, CPU features) off the terminal unless the user asks for them.
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    # An install without TensorFlow (the `jax` or `torch` extra) runs the
+    # command line on the backend it has.
+    from keras_switcher import _extras
+
+    _extras.choose_backend()
 
 from keras_switcher import applications, baselines, datasets, plot, sparsity, switchers  # noqa: E402
 from keras_switcher.callbacks import (  # noqa: E402
@@ -31,7 +36,8 @@ from keras_switcher.switchers import (  # noqa: E402
 __version__ = "0.1.0"
 
 # Submodules reached as attributes (`ks.export.to_tflite`), imported on first
-# use: `export` and `tuner` pull in the TFLite converter and Keras Tuner.
+# use. `tuner` needs Keras Tuner (the `tuner` extra); `export.to_tflite`
+# imports TensorFlow and LiteRT (the `tensorflow` extra) when called.
 _LAZY_SUBMODULES = ("export", "saving", "training", "tuner", "cli")
 
 

@@ -8,6 +8,7 @@ import numpy as np
 from keras import ops
 
 from keras_switcher import reporting
+from keras_switcher._extras import require
 from keras_switcher.sparsity import SparsityRamp  # noqa: F401 (a callback too)
 
 
@@ -128,15 +129,10 @@ class SparsityLogger(keras.callbacks.Callback):
 
 def _tensorflow_summary():
     """TensorFlow's `tf.summary`, which writes TensorBoard files."""
-    try:
-        import tensorflow as tf
-    except ImportError as error:
-        raise ImportError(
-            "SparsityLogger(log_dir=...) writes TensorBoard files with "
-            "TensorFlow's `tf.summary`, and TensorFlow is not installed "
-            f"({error}). Install it (pip install tensorflow), or pass "
-            "log_dir=None to log to the History only."
-        ) from error
+    feature = "SparsityLogger(log_dir=...), which writes TensorBoard files with `tf.summary`,"
+    hint = "Or pass log_dir=None to log to the History only."
+    tf = require("tensorflow", feature, hint)
+    require("tensorboard", feature, hint)  # `tf.summary.scalar` and `image`.
     return tf.summary
 
 
@@ -245,7 +241,10 @@ def _compiled_finite_flags(variables):
     """A function of no arguments: `_finite_flags` of the variables, compiled.
 
     On TensorFlow the compiled function captures the variables, which
-    halves the cost of a check against passing them as arguments.
+    halves the cost of a check against passing them as arguments. On
+    PyTorch it runs eagerly (as Keras's PyTorch trainer runs a step unless
+    `jit_compile=True`): `torch.compile` would cost seconds at the first
+    check, and the flags record no autograd graph.
     """
     backend = keras.backend.backend()
     if backend == "tensorflow":

@@ -23,8 +23,13 @@ from keras_switcher import (
     switchers,
     training,
 )
+from keras_switcher._extras import MissingExtraError, require
 from keras_switcher.sparsity import ALLOCATIONS
 from keras_switcher.training import SETTINGS
+
+# The modules above import without TensorFlow: what a subcommand needs
+# beyond Keras and NumPy is imported when it runs (`report` needs nothing
+# more), and a missing one is named with its extra before the work starts.
 
 
 def _number(kind, accept, expected):
@@ -277,6 +282,11 @@ def _pictures(model, history, sparsity, input_shape, stem, events):
 def train(args):
     """Runs `keras-switcher train` with parsed arguments."""
     saving.check_output_path(args.output, ".keras")
+    # Checked first, not after minutes of training: the TFLite export and
+    # the pictures at the end.
+    require("tensorflow", "keras-switcher train (its TFLite export)")
+    require("ai_edge_litert", "keras-switcher train (its TFLite check)")
+    require("matplotlib", "keras-switcher train (its pictures)")
     keras.utils.set_random_seed(args.seed)
     train_split, train_data, validation, images, labels = _data(args)
     input_shape = tuple(train_data.element_spec[0].shape[1:])
@@ -382,6 +392,8 @@ def train(args):
 def export_model(args):
     """Runs `keras-switcher export` with parsed arguments."""
     saving.check_output_path(args.tflite, ".tflite")
+    require("tensorflow", "keras-switcher export (the TFLite converter)")
+    require("ai_edge_litert", "keras-switcher export (the LiteRT interpreter)")
     model = saving.load_model(args.model, compile=False)
     samples = None
     if args.dataset is not None:
@@ -422,7 +434,7 @@ def main(argv=None):
     args.argv = argv
     try:
         {"train": train, "export": export_model, "report": report_model}[args.command](args)
-    except (ValueError, OSError, RuntimeError) as error:
+    except (ValueError, OSError, RuntimeError, MissingExtraError) as error:
         print(f"keras-switcher {args.command}: error: {error}", file=sys.stderr)
         return 1
     return 0

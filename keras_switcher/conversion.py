@@ -9,13 +9,14 @@ from keras_switcher import switchers
 from keras_switcher.layers import SwitchedDense, SwitchedEinsumDense
 from keras_switcher.gating import GatedKernel
 from keras_switcher.models import SwitchedModel
+from keras_switcher import keras_internals
 
 
 def is_graph_model(layer):
     """Whether `layer` is a functional or `Sequential` model (whose layers
     `keras.models.clone_model(..., recursive=True)` reaches)."""
     return isinstance(layer, keras.Model) and (
-        isinstance(layer, keras.Sequential) or hasattr(layer, "_nodes")
+        isinstance(layer, keras.Sequential) or keras_internals.is_functional(layer)
     )
 
 
@@ -189,7 +190,10 @@ def switch(
     clone, pairs = clone_graph(model, replace)
     for layer, new_layer in pairs:
         if id(layer) in overrides:
-            new_layer.set_weights([layer.kernel] + ([layer.bias] if layer.bias is not None else []))
+            # Copies (NumPy), not the arrays themselves: on JAX a step of
+            # one model may donate, and so delete, an array the other holds.
+            plain = [layer.kernel] + ([layer.bias] if layer.bias is not None else [])
+            new_layer.set_weights([keras.ops.convert_to_numpy(v) for v in plain])
         else:
             new_layer.set_weights(layer.get_weights())
     if verbose:
@@ -263,7 +267,7 @@ def _warn_unreachable(model, reachable, caller, action):
     ids = {id(layer) for layer in reachable}
     hidden = [
         layer.path
-        for layer in model._flatten_layers(include_self=False)
+        for layer in keras_internals.flatten_layers(model)
         if id(layer) not in ids and (_switchable(layer) or isinstance(layer, GatedKernel))
     ]
     if hidden:

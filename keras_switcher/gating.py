@@ -20,7 +20,7 @@ import math
 
 from keras import ops
 
-from keras_switcher import switchers
+from keras_switcher import keras_internals, switchers
 
 #: Where a switched layer takes its gate from when it is called.
 GATE_SOURCES = ("switcher", "cache", "serving", "none")
@@ -132,10 +132,8 @@ class GatedKernel:
         """Runs `add()`, which creates variables, also after `build`."""
         if not self.built:
             return  # `_build_gating` adds them.
-        # As `keras.layers.Dense.enable_lora`: new state after `build`.
-        self._tracker.unlock()
-        add()
-        self._tracker.lock()
+        with keras_internals.adding_state(self):
+            add()
 
     def enable_gate_cache(self):
         """Gives the layer a cached gate and an accumulator of its gradient.
@@ -338,7 +336,7 @@ class GatedKernel:
 
     def _stored_variables(self):
         """The layer's own variables that files hold (not `serving_kernel`)."""
-        variables = self._trainable_variables + self._non_trainable_variables
+        variables = keras_internals.own_variables(self)
         if self.serves_gate:
             variables = [v for v in variables if v is not self.serving_kernel]
         return variables

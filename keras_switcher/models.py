@@ -10,7 +10,7 @@ from keras import ops
 
 from keras_switcher.sparsity import plan as plan_lib
 from keras_switcher import schedule as schedule_lib
-from keras_switcher import reporting, saving
+from keras_switcher import keras_internals, reporting, saving
 from keras_switcher.callbacks import NonFiniteGuard
 from keras_switcher.gate_cache import GateCache, check_steps
 from keras_switcher.gating import gate_source
@@ -41,6 +41,14 @@ class _TrainingState(keras.callbacks.Callback):
 
     def on_train_end(self, logs=None):
         self.model.mark_serving_gates_stale()
+
+
+class _ServingGateRefresher(keras.callbacks.Callback):
+    """Recomputes stale serving gates as validation starts, after the other
+    callbacks' `on_test_begin` (`SparsityRamp` ends its epoch there)."""
+
+    def on_test_begin(self, logs=None):
+        self.model._refresh_serving_gates()
 
 
 class _SwitcherRateFollower(keras.callbacks.Callback):
@@ -163,8 +171,8 @@ class SwitchedModel(backend_trainer(), keras.Model):
         *args, **kwargs: Arguments of `keras.Model` (`inputs`, `outputs`,
             `name`, ...).
 
-    Training runs on the TensorFlow and JAX backends (chosen the Keras way,
-    with `KERAS_BACKEND` or `keras.json`), with the same meaning; on JAX,
+    Training runs on the TensorFlow, JAX and PyTorch backends (chosen the
+    Keras way, with `KERAS_BACKEND` or `keras.json`), with the same meaning; on JAX,
     `keras.distribution.DataParallel` trains on several devices.
 
     Example:
@@ -373,7 +381,7 @@ class SwitchedModel(backend_trainer(), keras.Model):
     def switcher_variables(self):
         """Trainable variables of every switcher in the model."""
         variables = []
-        for layer in self._flatten_layers(include_self=False):
+        for layer in keras_internals.flatten_layers(self):
             if isinstance(layer, Switcher):
                 variables.extend(layer.trainable_variables)
         return variables
@@ -407,12 +415,14 @@ class SwitchedModel(backend_trainer(), keras.Model):
     def _serving_gates(self):
         """Within this scope the switched layers use `kernel * gate`
         computed once per change of the weights (`enable_serving_gate`)."""
-        layers = self.switched_layers
-        for layer in layers:
+        self._refresh_serving_gates()
+        with gate_source(self.switched_layers, "serving"):
+            yield
+
+    def _refresh_serving_gates(self):
+        for layer in self.switched_layers:
             if not layer.serving_gate_fresh:
                 layer.refresh_serving_kernel()
-        with gate_source(layers, "serving"):
-            yield
 
     def predict(self, *args, **kwargs):
         with self._serving_gates():
@@ -568,8 +578,9 @@ class SwitchedModel(backend_trainer(), keras.Model):
             self._build_optimizers()
 
     def get_compile_config(self):
-        if self.compiled and hasattr(self, "_compile_config"):
-            config = self._compile_config.serialize()
+        compiled = keras_internals.compile_config(self)
+        if self.compiled and compiled is not None:
+            config = compiled.serialize()
             config["switcher_optimizer"] = keras.saving.serialize_keras_object(
                 self.switcher_optimizer
             )
@@ -577,7 +588,7 @@ class SwitchedModel(backend_trainer(), keras.Model):
         return {}
 
     def compile_from_config(self, config):
-        self.compile(**keras.saving.deserialize_keras_object(config))
+        self.compile(**keras.saving.deserialize_keras_object(keras_internals.backend_neutral(config)))
 
     def _build_optimizers(self):
         # On TensorFlow the optimisers' variables must be made under the
@@ -623,6 +634,7 @@ class SwitchedModel(backend_trainer(), keras.Model):
         callbacks.insert(0, _TrainingState())
         if self.schedule.learns:
             callbacks.append(_SwitcherRateFollower())
+        callbacks.append(_ServingGateRefresher())
         return super().fit(
             x,
             y,
@@ -681,16 +693,16 @@ def _model_being_cloned():
 
     Keras's functional cloning builds the copy with `model.__class__(inputs,
     outputs, name=...)` and no hook for other arguments (Keras 3.15,
-    `keras.src.models.cloning._clone_functional_model`); the model it
-    copies is the caller's local `model`. `tests/test_drop_in.py` fails if
-    a Keras release changes that.
+    `keras_internals.CLONE_FUNCTION_NAME`); the model it copies is the
+    caller's local `model`. `tests/test_drop_in.py` fails if a Keras
+    release changes that.
     """
     frame = inspect.currentframe()
     for _ in range(4):  # This function, `__init__`, Keras's wrappers.
         frame = frame.f_back
         if frame is None:
             return None
-        if frame.f_code.co_name == "_clone_functional_model":
+        if frame.f_code.co_name == keras_internals.CLONE_FUNCTION_NAME:
             source = frame.f_locals.get("model")
             return source if isinstance(source, SwitchedModel) else None
     return None

@@ -4,10 +4,11 @@ import os
 
 import numpy as np
 
+from keras_switcher._extras import require
+
 
 def _pyplot():
-    import matplotlib
-
+    matplotlib = require("matplotlib", "keras_switcher.plot")
     matplotlib.use("Agg")  # Files only, no screen needed.
     import matplotlib.pyplot as plt
 

@@ -1,8 +1,10 @@
 """Per-layer sparsity of a model's switched layers, counted from the gates."""
 
 import numpy as np
+from keras import ops
 
 from keras_switcher.gating import GatedKernel
+from keras_switcher import keras_internals
 
 
 def switched_layers(model):
@@ -10,7 +12,7 @@ def switched_layers(model):
     `SwitchedEinsumDense`), nested ones included."""
     return [
         layer
-        for layer in model._flatten_layers(include_self=False)
+        for layer in keras_internals.flatten_layers(model)
         if isinstance(layer, GatedKernel)
     ]
 
@@ -44,7 +46,7 @@ def report(model):
         )
     rows = []
     for layer in layers:
-        gate = np.asarray(layer.gate())
+        gate = ops.convert_to_numpy(layer.gate())
         if not np.isfinite(gate).all():
             raise ValueError(
                 f"Layer '{layer.name}' has {int((~np.isfinite(gate)).sum())} "

@@ -1,13 +1,15 @@
 """Keras Tuner search over the switcher's settings."""
 
 import keras
-import keras_tuner
 
 from keras_switcher import reporting, training
+from keras_switcher._extras import require
 from keras_switcher.callbacks import SparsityRamp
 from keras_switcher.conversion import switch
 from keras_switcher.sparsity import ALLOCATIONS, SparsityPlan
 from keras_switcher import switchers
+
+keras_tuner = require("keras_tuner", "keras_switcher.tuner")
 
 # Name: choices. A list is a `Choice`, a `(min, max)` tuple a log-scaled
 # `Float`, anything else a `Fixed` value.

@@ -1,10 +1,12 @@
-"""Imports and trains keras-switcher on JAX with `import tensorflow` failing;
-run by test_backends.py in its own process.
+"""Imports and trains keras-switcher on JAX (or PyTorch) with `import
+tensorflow` failing; run by test_backends.py (and test_torch.py) in its own
+process.
 
     KERAS_BACKEND=jax python tests/no_tensorflow_job.py FOLDER
 """
 
 import importlib.abc
+import os
 import sys
 
 
@@ -17,6 +19,12 @@ class _NoTensorFlow(importlib.abc.MetaPathFinder):
         return None
 
 
+if os.environ.get("KERAS_BACKEND") == "torch":
+    # Its import looks for installed packages, TensorFlow among them, with
+    # `importlib.util.find_spec`, which the finder below makes raise; it
+    # imports none of them.
+    import torch._dynamo  # noqa: F401
+
 sys.meta_path.insert(0, _NoTensorFlow())
 
 import keras  # noqa: E402
@@ -26,7 +34,7 @@ import keras_switcher as ks  # noqa: E402
 
 
 def main(folder):
-    assert keras.backend.backend() == "jax"
+    assert keras.backend.backend() in ("jax", "torch")
     keras.utils.set_random_seed(0)
     # The recommended setting's parts (a magnitude prior, a sparsity target
     # reached by a ramp, cached gates, step alternation, decay) with a small

@@ -95,5 +95,5 @@ def test_backend_without_a_trainer_is_refused_at_compile():
         )],
         KERAS_BACKEND="numpy",
     )
-    assert "refused: `SwitchedModel` trains on the tensorflow and jax backends; the Keras backend in use is 'numpy'" in printed
+    assert "refused: `SwitchedModel` trains on the tensorflow, jax and torch backends; the Keras backend in use is 'numpy'" in printed
     assert "predicts (2, 10)" in printed

@@ -131,7 +131,7 @@ def test_predict_uses_the_serving_gate_without_running_the_switcher():
     model = small_model(switcher=tiny_unet(), alternate=2)
     x, y = data()
     model.compile("adam", loss="mse")
-    expected = np.asarray(model(x))
+    expected = keras.ops.convert_to_numpy(model(x))
     np.testing.assert_allclose(model.predict(x, verbose=0), expected, atol=1e-6)
     # Fresh serving gates: the switchers are not called again.
     calls = []
@@ -145,7 +145,7 @@ def test_predict_uses_the_serving_gate_without_running_the_switcher():
     model.fit(x, y, epochs=2, batch_size=16, verbose=0)
     after = model.predict(x, verbose=0)
     assert calls  # Recomputed once per layer, then served.
-    np.testing.assert_allclose(after, np.asarray(model(x)), atol=1e-5)
+    np.testing.assert_allclose(after, keras.ops.convert_to_numpy(model(x)), atol=1e-5)
     assert np.abs(after - expected).max() > 1e-4
 
 
@@ -165,7 +165,7 @@ def test_assigning_a_kernel_by_hand_needs_mark_serving_gates_stale():
     kernel = model.get_layer("out").kernel
     kernel.assign(np.asarray(kernel) * 2)
     model.mark_serving_gates_stale()
-    np.testing.assert_allclose(model.predict(x, verbose=0), np.asarray(model(x)), atol=1e-5)
+    np.testing.assert_allclose(model.predict(x, verbose=0), keras.ops.convert_to_numpy(model(x)), atol=1e-5)
 
 
 def test_recommended_schedule_trains_the_switcher_on_12_step_epochs():

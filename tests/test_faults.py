@@ -129,6 +129,10 @@ def test_report_refuses_to_count_non_finite_gates():
 
 
 @pytest.mark.skipif(os.environ.get("TF_ENABLE_ONEDNN_OPTS") == "0", reason="already the run without oneDNN")
+@pytest.mark.skipif(
+    keras.backend.backend() != "tensorflow",
+    reason="TF_ENABLE_ONEDNN_OPTS switches TensorFlow's oneDNN kernels; other backends do not read it",
+)
 def test_guard_holds_without_onednn_too():
     """The guard tests again in a process whose CPU kernels are not oneDNN's.
 

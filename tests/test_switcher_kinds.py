@@ -100,6 +100,10 @@ def _gradient(loss, variable):
         with tf.GradientTape() as tape:
             value = loss()
         return tape.gradient(value, variable.value).numpy()
+    if backend == "torch":
+        import torch
+
+        return torch.autograd.grad(loss(), variable.value)[0].numpy()
     import jax
 
     def of(value):

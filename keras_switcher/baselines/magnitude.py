@@ -11,12 +11,13 @@ import keras
 import numpy as np
 
 from keras_switcher.sparsity import GradualUpdates, cubic_schedule, magnitude_masks
+from keras_switcher import keras_internals
 
 def prunable_layers(model):
     """The `Dense` layers of a model, nested ones included."""
     return [
         layer
-        for layer in model._flatten_layers(include_self=False)
+        for layer in keras_internals.flatten_layers(model)
         if isinstance(layer, keras.layers.Dense)
     ]
 

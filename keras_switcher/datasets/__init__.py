@@ -5,6 +5,7 @@ import os
 import keras
 import numpy as np
 
+from keras_switcher._extras import install_hint, require
 from keras_switcher.datasets import cifar, mnist, splits
 from keras_switcher.datasets.batches import ImageBatches
 
@@ -22,9 +23,8 @@ OUTPUTS = ("tf.data", "pydataset")
 
 
 def _digits_arrays():
-    from sklearn.datasets import load_digits
-
-    digits = load_digits()
+    sklearn_datasets = require("sklearn.datasets", "The 'digits' dataset")
+    digits = sklearn_datasets.load_digits()
     images = (digits.images * (255.0 / 16.0)).round().astype(np.uint8)
     order = np.random.RandomState(0).permutation(len(images))
     images, labels = images[order, :, :, np.newaxis], digits.target[order]
@@ -59,9 +59,12 @@ def _local_arrays(name, split, data_dir):
 
 def _tfds_dataset(name, split, as_numpy=False):
     splits.parse(split, _SPLIT_NAMES)
+    tfds = require(
+        "tensorflow_datasets",
+        f"Loading '{name}' without data_dir (through tensorflow-datasets)",
+        hint="Or pass the folder of the original files as data_dir.",
+    )
     try:
-        import tensorflow_datasets as tfds
-
         if as_numpy:
             images, labels = tfds.as_numpy(
                 tfds.load(name, split=split, as_supervised=True, batch_size=-1)
@@ -72,8 +75,9 @@ def _tfds_dataset(name, split, as_numpy=False):
         raise RuntimeError(
             f"tensorflow-datasets cannot load '{name}': the package "
             f"'{error.name}' it needs is not installed ({error}). Install it "
-            f"(pip install {error.name}), or pass the folder of the original "
-            "files as data_dir."
+            f"(pip install {error.name}; {install_hint('tensorflow_datasets')} "
+            "installs what it needs), or pass the folder of the original files "
+            "as data_dir."
         ) from error
     except Exception as error:  # tfds raises many kinds on failed downloads.
         if _network_error(error):
@@ -151,15 +155,12 @@ def arrays(name, split="train", data_dir=None):
 
 
 def _tensorflow(output):
-    try:
-        import tensorflow as tf
-    except ImportError as error:
-        raise ImportError(
-            f"output={output!r} builds a `tf.data` pipeline, and TensorFlow is "
-            f"not installed ({error}). Pass output='pydataset' for batches "
-            "made in NumPy, which every Keras backend trains on."
-        ) from error
-    return tf
+    return require(
+        "tensorflow",
+        f"output={output!r} builds a `tf.data` pipeline, which",
+        hint="Or pass output='pydataset' for batches made in NumPy, which "
+        "every Keras backend trains on.",
+    )
 
 
 def _augment(tf, image, seed):

@@ -6,9 +6,9 @@ import os
 
 import keras
 import numpy as np
-import tensorflow as tf
 
 from keras_switcher import saving
+from keras_switcher._extras import require
 from keras_switcher.export.stripping import strip
 
 QUANTIZATIONS = (None, "dynamic", "float16", "int8")
@@ -18,8 +18,17 @@ _CALIBRATION_EXAMPLES = 256
 _SAMPLES = 1000
 
 
+def _tensorflow():
+    # The converter, and `tf.data` inputs: imported when used, so that
+    # `keras_switcher.export` (and `strip`) imports without TensorFlow.
+    return require("tensorflow", "keras_switcher.export.to_tflite (the TFLite converter)")
+
+
 def _interpreter(source, num_threads, delegates):
-    from ai_edge_litert.interpreter import Interpreter, OpResolverType
+    interpreter = require(
+        "ai_edge_litert.interpreter", "keras_switcher.export (the LiteRT interpreter)"
+    )
+    Interpreter, OpResolverType = interpreter.Interpreter, interpreter.OpResolverType
 
     resolver = OpResolverType.AUTO
     if not delegates:
@@ -165,6 +174,7 @@ def _cast(inputs, dtype, argument):
 
 def _examples(data, limit, dtype, argument):
     """Up to `limit` input examples of `dtype`, from an array or a dataset."""
+    tf = _tensorflow()
     if isinstance(data, tf.data.Dataset):
         batches = []
         count = 0
@@ -204,6 +214,7 @@ def _random_inputs(model, count):
 
 
 def _converter(plain, quantize, representative):
+    tf = _tensorflow()
     converter = tf.lite.TFLiteConverter.from_keras_model(plain)
     converter.optimizations = []
     if quantize != "float16":
@@ -290,6 +301,9 @@ def to_tflite(
     True
     """
     path = saving.check_output_path(path, ".tflite")
+    _tensorflow()
+    # It checks the file in the LiteRT interpreter.
+    require("ai_edge_litert", "keras_switcher.export.to_tflite (the LiteRT interpreter)")
     if quantize not in QUANTIZATIONS:
         raise ValueError(
             f"Received an invalid value for `quantize`, expected one of "

@@ -2,11 +2,13 @@
 
 import keras
 import numpy as np
+from keras import ops
 
 from keras_switcher.conversion import check_graph_model, clone_graph, graph_layers, plain_layer
 from keras_switcher.gating import GatedKernel
 from keras_switcher.layers import SwitchedDense, SwitchedEinsumDense
 from keras_switcher.reporting import switched_layers
+from keras_switcher import keras_internals
 
 
 def strip(model, shrink=False, unit_multiple=1):
@@ -89,10 +91,12 @@ def strip(model, shrink=False, unit_multiple=1):
 
 def _plain_weights(layer):
     """`[kernel, bias]` of a plain layer, with `kernel * gate` if switched."""
-    kernel = np.asarray(layer.kernel)
+    # `convert_to_numpy`, not `np.asarray`: on PyTorch a gate computed from
+    # trainable weights requires a gradient, which NumPy refuses.
+    kernel = ops.convert_to_numpy(layer.kernel)
     if isinstance(layer, GatedKernel):
-        kernel = kernel * np.asarray(layer.gate())
-    return [kernel, np.asarray(layer.bias) if layer.bias is not None else None]
+        kernel = kernel * ops.convert_to_numpy(layer.gate())
+    return [kernel, ops.convert_to_numpy(layer.bias) if layer.bias is not None else None]
 
 
 def _chains(model, weights):
@@ -105,10 +109,9 @@ def _chains(model, weights):
     ]
     consumers = {}
     for layer in model.layers:
-        for node in layer._inbound_nodes:
-            for tensor in node.input_tensors:
-                consumers.setdefault(id(tensor._keras_history.operation), []).append(layer)
-    outputs = {id(t._keras_history.operation) for t in model.outputs}
+        for tensor in keras_internals.inbound_tensors(layer):
+            consumers.setdefault(id(keras_internals.producer(tensor)), []).append(layer)
+    outputs = {id(keras_internals.producer(t)) for t in model.outputs}
     dense_ids = {id(layer) for layer in dense}
     pairs = []
     for layer in dense:
@@ -137,7 +140,7 @@ def _shrink(model, weights, unit_multiple):
         if constant.any():
             value = np.zeros(kernel_a.shape[1], kernel_a.dtype)
             if bias_a is not None:
-                value = np.asarray(first.activation(bias_a))
+                value = ops.convert_to_numpy(first.activation(bias_a))
             folded = value[constant] @ kernel_b[constant]
             if folded.any():
                 bias_b = folded if bias_b is None else bias_b + folded

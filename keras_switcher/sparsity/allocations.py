@@ -143,4 +143,6 @@ def lowest(values, count):
     size = values.shape[0]
     order = ops.argsort(values)
     marked = ops.cast(ops.arange(size) < ops.cast(count, "int32"), values.dtype)
-    return ops.scatter(ops.expand_dims(order, -1), marked, (size,))
+    # `scatter_update` into zeros, not `scatter`: Keras's torch `scatter`
+    # loops in Python over every element (the order is a permutation).
+    return ops.scatter_update(ops.zeros((size,), marked.dtype), ops.expand_dims(order, -1), marked)

@@ -18,6 +18,22 @@ def _norm(x, gamma, beta, epsilon):
     return ops.cast((x - mean) * ops.rsqrt(variance + epsilon), dtype) * gamma + beta
 
 
+def _conv(x, kernel, **kwargs):
+    """`ops.conv`, with a workaround for PyTorch.
+
+    PyTorch's CPU convolution (2.13) cannot take the kernel's gradient of a
+    convolution of one image (a batch of one, as here) from several
+    channels to one, in the channels-last layout that Keras's `ops.conv`
+    gives it: "slow_conv2d: grad_weight must be contiguous". On PyTorch,
+    such a convolution is computed as the first output channel of two, the
+    second with a zero kernel.
+    """
+    if keras.backend.backend() == "torch" and kernel.shape[-1] == 1 and kernel.shape[-2] > 1:
+        padded = ops.pad(kernel, [[0, 0], [0, 0], [0, 0], [0, 1]])
+        return ops.conv(x, padded, **kwargs)[..., :1]
+    return ops.conv(x, kernel, **kwargs)
+
+
 # `(depth, base_channels)` tried by `build` when they are `None`: the
 # authors' network, then alternately half the channels and one level fewer,
 # so that depth and width shrink together.
@@ -289,7 +305,7 @@ class UNetSwitcher(Switcher):
 
     def _conv_norm_relu(self, x, block):
         kernel, gamma, beta = block
-        x = ops.conv(x, kernel, padding="same")
+        x = _conv(x, kernel, padding="same")
         return ops.relu(_norm(x, gamma, beta, self.epsilon))
 
     def _features(self, kernel, signal=None):
@@ -323,7 +339,7 @@ class UNetSwitcher(Switcher):
     def _scores(self, features, kernel, signal=None):
         """Normalised scores of the connections, before thresholding."""
         out_kernel, gamma, beta = self._output_block
-        scores = _norm(ops.conv(features, out_kernel, padding="same"), gamma, beta, self.epsilon)
+        scores = _norm(_conv(features, out_kernel, padding="same"), gamma, beta, self.epsilon)
         scores = scores[0, :, :, 0]
         if self.magnitude_prior:
             scores = scores + self._prior_scores(kernel)
@@ -449,7 +465,7 @@ class NeuronSwitcher(UNetSwitcher):
     def _scores(self, features, kernel, signal=None):
         out_kernel, gamma, beta = self._output_block
         rows = ops.mean(features, axis=2, keepdims=True)  # (1, rows, 1, C)
-        scores = _norm(ops.conv(rows, out_kernel), gamma, beta, self.epsilon)
+        scores = _norm(_conv(rows, out_kernel), gamma, beta, self.epsilon)
         scores = scores[0, :, :, 0]  # (rows, 1)
         if self.magnitude_prior:
             scores = scores + standardise(self._prior(kernel), self.epsilon)

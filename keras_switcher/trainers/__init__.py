@@ -14,8 +14,9 @@ def backend_trainer():
 
     Returns:
         `JAXSwitchedTrainer` on JAX, `TensorFlowSwitchedTrainer` on
-        TensorFlow, and `SwitchedTrainer` otherwise (whose `compile`
-        refuses to train and names the supported backends).
+        TensorFlow, `TorchSwitchedTrainer` on PyTorch, and `SwitchedTrainer`
+        otherwise (whose `compile` refuses to train and names the supported
+        backends).
     """
     backend = keras.backend.backend()
     if backend == "jax":
@@ -28,6 +29,10 @@ def backend_trainer():
         )
 
         return TensorFlowSwitchedTrainer
+    if backend == "torch":
+        from keras_switcher.trainers.torch_trainer import TorchSwitchedTrainer
+
+        return TorchSwitchedTrainer
     from keras_switcher.trainers.base import SwitchedTrainer
 
     return SwitchedTrainer

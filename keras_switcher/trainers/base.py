@@ -6,10 +6,11 @@ import keras
 from keras import ops
 from keras import tree
 
+from keras_switcher import keras_internals
 from keras_switcher import schedule as schedule_lib
 from keras_switcher.layers import gate_source
 
-SUPPORTED_BACKENDS = ("tensorflow", "jax")
+SUPPORTED_BACKENDS = ("tensorflow", "jax", "torch")
 
 
 class SwitchedTrainer:
@@ -36,11 +37,13 @@ class SwitchedTrainer:
     def _check_backend(self):
         backend = keras.backend.backend()
         if backend not in SUPPORTED_BACKENDS:
+            names = ", ".join(SUPPORTED_BACKENDS[:-1]) + f" and {SUPPORTED_BACKENDS[-1]}"
+            settings = [f"KERAS_BACKEND={name}" for name in SUPPORTED_BACKENDS]
             raise ValueError(
-                f"`SwitchedModel` trains on the {' and '.join(SUPPORTED_BACKENDS)} "
-                f"backends; the Keras backend in use is '{backend}'. Set "
-                "KERAS_BACKEND=jax or KERAS_BACKEND=tensorflow before importing "
-                "Keras. Inference (`predict`, `evaluate`) works on any backend."
+                f"`SwitchedModel` trains on the {names} backends; the Keras "
+                f"backend in use is '{backend}'. Set {', '.join(settings[:-1])} "
+                f"or {settings[-1]} before importing Keras. Inference "
+                "(`predict`, `evaluate`) works on any backend."
             )
 
     def _read(self, variable):
@@ -127,8 +130,8 @@ class SwitchedTrainer:
             self.steps_seen.assign_add(1)
         # Under tf.distribute `compute_loss` divides by the replicas; the
         # tracked loss is the global one, as in Keras's TensorFlow trainer.
-        self._loss_tracker.update_state(
-            keras.src.losses.loss.unscale_loss_for_distribution(loss),
+        keras_internals.loss_tracker(self).update_state(
+            keras_internals.unscale_loss_for_distribution(loss),
             sample_weight=ops.shape(tree.flatten(x)[0])[0],
         )
         logs = self.compute_metrics(x, y, y_pred, sample_weight=sample_weight)

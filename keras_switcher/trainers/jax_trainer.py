@@ -5,8 +5,8 @@ import functools
 import jax
 import keras
 from keras import StatelessScope
-from keras.src.backend.common.stateless_scope import get_stateless_scope
 
+from keras_switcher import keras_internals
 from keras_switcher.trainers.base import SwitchedTrainer
 
 _STATE_KEYS = (
@@ -87,7 +87,7 @@ class JAXSwitchedTrainer(SwitchedTrainer):
     def _run_if(self, condition, fn, *args):
         """Runs `fn(*args)` when `condition` holds, as `jax.lax.cond` needs it:
         a pure function of the current values of all the state's variables."""
-        scope = get_stateless_scope()
+        scope = keras_internals.stateless_scope()
         variables = self._flat_state_variables()
 
         def run(values):
@@ -107,7 +107,7 @@ class JAXSwitchedTrainer(SwitchedTrainer):
         `mixed_float16`) assigns its variables inside `ops.cond`, whose
         values would leak out of the branch's trace into the stateless scope.
         """
-        scope = get_stateless_scope()
+        scope = keras_internals.stateless_scope()
         new_variables, new_optimizer_variables = optimizer.stateless_apply(
             [scope.get_current_value(v) for v in optimizer.variables],
             gradients,
@@ -120,7 +120,7 @@ class JAXSwitchedTrainer(SwitchedTrainer):
             scope.add_update((variable, value))
 
     def _gradients(self, loss_fn, variables):
-        scope = get_stateless_scope()
+        scope = keras_internals.stateless_scope()
         targets = {id(v) for v in variables}
         others = [v for v in self._flat_state_variables() if id(v) not in targets]
         fixed = [scope.get_current_value(v) for v in others]
@@ -164,7 +164,7 @@ class JAXSwitchedTrainer(SwitchedTrainer):
             return jitted[self._phase_of_state(state, positions)](state, data)
 
         eager = self.run_eagerly or not self.jit_compile
-        self.train_function = self._make_function(self.train_step if eager else step)
+        self.train_function = keras_internals.make_function(self, self.train_step if eager else step)
         return self.train_function
 
     # Keras's JAX trainer moves `self.optimizer.variables` in and out of the
@@ -192,16 +192,17 @@ class JAXSwitchedTrainer(SwitchedTrainer):
         if purge_model_variables:
             for want, group in zip(wanted, groups):
                 for variable in group if want else ():
-                    variable._value = None
+                    keras_internals.purge_value(variable)
         return state
 
     def jax_state_sync(self):
-        if not getattr(self, "_jax_state", None) or self._jax_state_synced:
+        pending = keras_internals.pending_jax_state(self)
+        if not pending:
             return
         for key, group in zip(_STATE_KEYS, self._state_variables()):
-            for variable, value in zip(group, self._jax_state.get(key) or ()):
+            for variable, value in zip(group, pending.get(key) or ()):
                 variable.assign(value)
-        self._jax_state_synced = True
+        keras_internals.mark_jax_state_synced(self)
 
     def _get_state_sharding_spec(self):
         return tuple(

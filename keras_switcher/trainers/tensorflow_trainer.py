@@ -4,6 +4,7 @@ import functools
 
 import tensorflow as tf
 
+from keras_switcher import keras_internals
 from keras_switcher.trainers.base import SwitchedTrainer
 
 
@@ -76,7 +77,7 @@ class TensorFlowSwitchedTrainer(SwitchedTrainer):
         # `train_step` (tf.function, distribution, steps_per_execution);
         # here it compiles the step of each phase.
         steps = {
-            phase: self._make_function(functools.partial(self._phase_train_step, phase))
+            phase: keras_internals.make_function(self, functools.partial(self._phase_train_step, phase))
             for phase in self.schedule.phases()
         }
 
