@@ -54,10 +54,15 @@ class SwitchedTrainer:
 
     def _cached_phase_train_step(self, phase, data):
         """`_phase_train_step` with the gate cache's work before and after."""
+        return self._with_gate_cache(phase, self._phase_train_step, phase, data)
+
+    def _with_gate_cache(self, phase, step, *args):
+        """Runs `step(*args)`, a step in `phase`, between the gate cache's
+        `before_step` and `after_step` (none in the warm-up)."""
         cache = self._gate_cache if phase != schedule_lib.WARMUP else None
         if cache:
             cache.before_step(self, phase)
-        logs = self._phase_train_step(phase, data)
+        logs = step(*args)
         if cache:
             cache.after_step(self, phase)
         return logs

@@ -81,18 +81,11 @@ class TensorFlowSwitchedTrainer(SwitchedTrainer):
             for phase in self.schedule.phases()
         }
 
-        cache = self._gate_cache
         self._compiled_methods = {}  # Compiled again with the optimisers of now.
 
         def train_function(iterator):
             phase = self.current_phase()
-            cached = cache is not None and phase != "warmup"
-            if cached:
-                cache.before_step(self, phase)
-            logs = steps[phase](iterator)
-            if cached:
-                cache.after_step(self, phase)
-            return logs
+            return self._with_gate_cache(phase, steps[phase], iterator)
 
         self.train_function = train_function
         return train_function

@@ -94,19 +94,12 @@ class TorchSwitchedTrainer(SwitchedTrainer):
         for phase in self.schedule.phases():
             step = functools.partial(phase_step, phase)
             steps[phase] = torch.compile(step) if compiled else step
-        cache = self._gate_cache
 
         def train_function(data):
             data = data[0]  # One step per execution.
             phase = self.current_phase()
-            cached = cache is not None and phase != "warmup"
             with torch.no_grad():
-                if cached:
-                    cache.before_step(self, phase)
-                logs = steps[phase](data)
-                if cached:
-                    cache.after_step(self, phase)
-            return logs
+                return self._with_gate_cache(phase, steps[phase], data)
 
         self.train_function = train_function
         return train_function
