@@ -284,12 +284,18 @@ def train(args):
     saving.check_output_path(args.output, ".keras")
     # Checked first, not after minutes of training: the TFLite export and
     # the pictures at the end.
+    if keras.backend.backend() == "torch":
+        raise RuntimeError(
+            "keras-switcher train ends with a TFLite export, which converts a "
+            "model of the TensorFlow or JAX backend; this one runs on 'torch'. "
+            "Run it with KERAS_BACKEND=tensorflow or KERAS_BACKEND=jax."
+        )
     require("tensorflow", "keras-switcher train (its TFLite export)")
     require("ai_edge_litert", "keras-switcher train (its TFLite check)")
     require("matplotlib", "keras-switcher train (its pictures)")
     keras.utils.set_random_seed(args.seed)
     train_split, train_data, validation, images, labels = _data(args)
-    input_shape = tuple(train_data.element_spec[0].shape[1:])
+    input_shape = tuple(images.shape[1:])
     classes = datasets.CLASSES[args.dataset]
     switcher = args.switcher
     if args.block_size is not None:

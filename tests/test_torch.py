@@ -161,3 +161,16 @@ def test_evaluate_without_compile_says_to_compile():
     # optimiser first).
     with pytest.raises(ValueError, match="You must call `compile\\(\\)`"):
         small_model().evaluate(*data(), verbose=0)
+
+
+@on_torch
+def test_tflite_export_names_the_backends_that_convert(tmp_path, capsys):
+    from keras_switcher import cli, export
+
+    model = small_model()
+    with pytest.raises(RuntimeError, match="KERAS_BACKEND=tensorflow keras-switcher export"):
+        export.to_tflite(model, str(tmp_path / "model.tflite"))
+    assert not (tmp_path / "model.tflite").exists()
+    assert cli.main(["train", "--output", str(tmp_path / "model.keras")]) == 1
+    assert "Run it with KERAS_BACKEND=tensorflow" in capsys.readouterr().err
+    assert not (tmp_path / "model.keras").exists()

@@ -2,6 +2,7 @@
 
 from keras_switcher.export.litert import (
     QUANTIZATIONS,
+    check_convertible_backend,
     format_export_report,
     load_interpreter,
     run_tflite,

@@ -24,6 +24,23 @@ def _tensorflow():
     return require("tensorflow", "keras_switcher.export.to_tflite (the TFLite converter)")
 
 
+def check_convertible_backend():
+    """Raises a `RuntimeError` on a backend the TFLite converter cannot trace.
+
+    The converter traces the model with TensorFlow, directly or, on JAX,
+    through `jax2tf`; a model of the torch backend is computed by PyTorch,
+    which neither route reaches.
+    """
+    backend = keras.backend.backend()
+    if backend not in ("tensorflow", "jax"):
+        raise RuntimeError(
+            "TFLite export converts a model of the TensorFlow or JAX backend; "
+            f"this one runs on {backend!r}. Save it (`model.save('model.keras')`) "
+            "and export the file on another backend: "
+            "`KERAS_BACKEND=tensorflow keras-switcher export model.keras --tflite model.tflite`."
+        )
+
+
 def _interpreter(source, num_threads, delegates):
     interpreter = require(
         "ai_edge_litert.interpreter", "keras_switcher.export (the LiteRT interpreter)"
@@ -294,6 +311,10 @@ def to_tflite(
         `argmax_agreement` (fraction of samples whose largest output is the
         same).
 
+    Raises:
+        RuntimeError: On the torch backend, which the converter cannot
+            trace (`check_convertible_backend`).
+
     Example:
 
     >>> report = to_tflite(model, "lenet.tflite", sample_inputs=test_images)
@@ -301,6 +322,7 @@ def to_tflite(
     True
     """
     path = saving.check_output_path(path, ".tflite")
+    check_convertible_backend()
     _tensorflow()
     # It checks the file in the LiteRT interpreter.
     require("ai_edge_litert", "keras_switcher.export.to_tflite (the LiteRT interpreter)")
