@@ -27,9 +27,8 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from keras_switcher import SwitchedModel, UNetSwitcher, export  # noqa: E402
+from keras_switcher import SwitchedDense, SwitchedModel, UNetSwitcher, export, switchers  # noqa: E402
 from keras_switcher.applications import LeNet300100  # noqa: E402
-from keras_switcher.applications._common import head_dense  # noqa: E402
 
 from _common import machine, write_results  # noqa: E402
 
@@ -40,17 +39,23 @@ HEADS = {
 
 
 def vgg_head(switched=True, switcher=None, target_sparsity=None):
+    """512-4096-4096-10: every layer switched at `target_sparsity`, or plain `Dense`."""
     inputs = keras.Input((512,))
     x = inputs
     for units, name in ((4096, "fc1"), (4096, "fc2"), (10, "predictions")):
-        x = head_dense(
-            units,
-            name,
-            switched,
-            switcher,
-            target_sparsity=target_sparsity,
-            activation="softmax" if name == "predictions" else "relu",
-        )(x)
+        activation = "softmax" if name == "predictions" else "relu"
+        if switched:
+            # Each layer gets its own copy of the switcher's setting.
+            overrides = {} if target_sparsity is None else {"target_sparsity": target_sparsity}
+            layer = SwitchedDense(
+                units,
+                name=name,
+                activation=activation,
+                switcher=switchers.fresh(switcher, **overrides),
+            )
+        else:
+            layer = keras.layers.Dense(units, name=name, activation=activation)
+        x = layer(x)
     return (SwitchedModel if switched else keras.Model)(inputs, x)
 
 

@@ -23,6 +23,7 @@ from keras_switcher.callbacks import (  # noqa: E402
 from keras_switcher.conversion import switch  # noqa: E402
 from keras_switcher.layers import SwitchedDense, SwitchedEinsumDense  # noqa: E402
 from keras_switcher.models import SwitchedModel  # noqa: E402
+from keras_switcher.optimizers import PairedOptimizer  # noqa: E402
 from keras_switcher.reporting import format_report, report  # noqa: E402
 from keras_switcher.sparsity import SparsityPlan, SparsityRamp  # noqa: E402
 from keras_switcher.switchers import (  # noqa: E402

@@ -16,11 +16,12 @@ class MultiStepDecay(keras.callbacks.Callback):
     """Multiplies the learning rate of both optimisers at given epochs.
 
     This is the authors' MNIST schedule (`milestones=(50, 75)`,
-    `factor=0.1` over 100 epochs). Plain `keras.callbacks.LearningRateScheduler`
-    only reaches `model.optimizer`; this also sets the switcher optimiser's.
-    Epochs count from a `SwitchedModel`'s `epochs_seen`, so the decay
-    survives saving and reloading; on a plain model (a baseline trained on
-    the same schedule) they count from the start of `fit`.
+    `factor=0.1` over 100 epochs). Keras's `LearningRateScheduler` sets both
+    optimisers of a `SwitchedModel` too (through `PairedOptimizer`), but its
+    epochs restart at every `fit`. Here epochs count from a
+    `SwitchedModel`'s `epochs_seen`, so the decay survives saving and
+    reloading; on a plain model (a baseline trained on the same schedule)
+    they count from the start of `fit`.
 
     Args:
         milestones: Increasing epoch indices at which the rate is multiplied.
@@ -28,7 +29,12 @@ class MultiStepDecay(keras.callbacks.Callback):
 
     Example:
 
-    >>> model.fit(data, epochs=100, callbacks=[MultiStepDecay((50, 75))])
+    >>> model = ks.applications.LeNet300100(input_shape=(8, 8, 1), switcher="magnitude")
+    >>> model.compile(optimizer=keras.optimizers.SGD(0.1), loss="sparse_categorical_crossentropy")
+    >>> data = ks.datasets.load("digits", "train[:256]", batch_size=64)
+    >>> history = model.fit(data, epochs=3, callbacks=[MultiStepDecay((1, 2))], verbose=0)
+    >>> round(float(model.optimizer.learning_rate), 6)  # 0.1, times 0.1 at epochs 1 and 2.
+    0.001
     """
 
     def __init__(self, milestones, factor=0.1):
@@ -90,7 +96,15 @@ class SparsityLogger(keras.callbacks.Callback):
 
     Example:
 
-    >>> model.fit(data, epochs=5, callbacks=[SparsityLogger("logs")])
+    >>> model = ks.applications.LeNet300100(
+    ...     input_shape=(8, 8, 1), switcher="magnitude", target_sparsity=0.9)
+    >>> model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    >>> data = ks.datasets.load("digits", "train[:256]", batch_size=64)
+    >>> history = model.fit(data, epochs=2, callbacks=[SparsityLogger("logs")], verbose=0)
+    >>> [round(sparsity, 2) for sparsity in history.history["sparsity_fc1"]]
+    [0.89, 0.89]
+    >>> os.listdir("logs")
+    ['train']
     """
 
     def __init__(self, log_dir=None, images=True):
@@ -158,7 +172,15 @@ class NonFiniteGuard(keras.callbacks.Callback):
 
     Example:
 
-    >>> model.fit(data, epochs=5, callbacks=[NonFiniteGuard(frequency=1)])
+    >>> model = ks.applications.LeNet300100(input_shape=(8, 8, 1), switcher="magnitude")
+    >>> model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    >>> data = ks.datasets.load("digits", "train[:256]", batch_size=64)
+    >>> history = model.fit(data, epochs=1, callbacks=[NonFiniteGuard(frequency=1)], verbose=0)
+    >>> _ = model.get_layer("fc2").kernel.assign(np.full((300, 100), np.nan))
+    >>> history = model.fit(data, epochs=1, callbacks=[NonFiniteGuard(frequency=1)], verbose=0)
+    Traceback (most recent call last):
+    ...
+    FloatingPointError: Training stopped at step 0. ...
     """
 
     def __init__(self, frequency=20):

@@ -62,7 +62,11 @@ class GateCache:
 
     Example:
 
+    >>> model = ks.applications.LeNet300100(input_shape=(8, 8, 1), switcher=ks.UNetSwitcher(depth=1))
     >>> cache = GateCache(model.switched_layers, refresh_steps=100, accumulation_steps=100)
+    >>> cache.refresh()
+    >>> [tuple(gate.shape) for gate in cache.gates]
+    [(64, 300), (300, 100), (100, 10)]
     """
 
     def __init__(

@@ -368,17 +368,10 @@ class GatedKernel:
             store[f"{index}"] = variable
 
     def load_own_variables(self, store):
-        """Loads the layer's variables.
-
-        Files saved before the gate cache moved into the layer hold all but
-        the last two (the cache then keeps what the model's own variables
-        gave it).
-        """
+        """Loads the layer's variables, as `save_own_variables` wrote them."""
         variables = self._stored_variables()
         count = len(store.keys())
-        if self.caches_gate and count == len(variables) - 2:
-            variables = variables[:-2]
-        elif count != len(variables):
+        if count != len(variables):
             raise ValueError(
                 f"Layer '{self.name}' expected {len(variables)} variables, but "
                 f"received {count} variables during loading."

@@ -1,23 +1,21 @@
 """Every private Keras name keras-switcher uses, in one place.
 
 Keras 3 has no public route yet for what these functions do; each says why
-the package needs it and which public route it waits for. The trainers also
-override three private methods of Keras's JAX trainer (`JAX_TRAINER_HOOKS`)
-and call two of its private helpers. `missing()` lists the names a Keras
-release has removed or renamed; `tests/test_keras_internals.py` fails with
-that list, so an upgrade breaks one test with a clear message instead of
-training silently wrong.
+the package needs it and which public route it waits for. The trainers
+override no private method of Keras's trainers (the PyTorch one calls two
+of its private helpers, `_assert_compile_called` and
+`_should_torch_compile`): the switcher optimiser's state reaches them
+through `model.optimizer`, a `PairedOptimizer` that wraps the two
+optimisers as `LossScaleOptimizer` wraps one. `missing()` lists the names a
+Keras release has removed or renamed; `tests/test_keras_internals.py`
+fails with that list, so an upgrade breaks one test with a clear message
+instead of training silently wrong.
 """
 
 import contextlib
 import importlib
 
 import keras
-
-#: Methods of Keras's JAX trainer that `JAXSwitchedTrainer` overrides to
-#: carry the switcher optimiser's variables through the jitted step (public
-#: route: an optimiser that wraps the two, as `LossScaleOptimizer` wraps one).
-JAX_TRAINER_HOOKS = ("_get_jax_state", "jax_state_sync", "_get_state_sharding_spec")
 
 #: `(module, attribute)` pairs this module reads, for `missing()`.
 _MODULE_NAMES = (
@@ -116,25 +114,6 @@ def make_function(model, step):
     return model._make_function(step)
 
 
-def purge_value(variable):
-    """Drops a variable's value while its state lives in the JAX trainer's
-    jitted loop, as Keras's `_get_jax_state(purge_model_variables=True)` does."""
-    variable._value = None
-
-
-def pending_jax_state(model):
-    """The state Keras's JAX trainer holds between steps and has not written
-    back to the variables yet (`{}` when there is none)."""
-    if getattr(model, "_jax_state_synced", True):
-        return {}
-    return getattr(model, "_jax_state", None) or {}
-
-
-def mark_jax_state_synced(model):
-    """Records that the JAX trainer's state is back in the variables."""
-    model._jax_state_synced = True
-
-
 def backend_neutral(config):
     """A compile config whose optimisers are Keras's public classes.
 
@@ -178,8 +157,4 @@ def missing():
         gone.append("KerasTensor._keras_history")
     if not hasattr(model, "_compile_config"):
         gone.append("Model._compile_config")
-    if keras.backend.backend() == "jax":
-        from keras.src.backend.jax.trainer import JAXTrainer
-
-        gone += [f"JAXTrainer.{name}" for name in JAX_TRAINER_HOOKS if not hasattr(JAXTrainer, name)]
     return gone

@@ -185,9 +185,11 @@ class SwitchedEinsumDense(GatedKernel, keras.layers.EinsumDense):
 
     Example:
 
-    >>> layer = SwitchedEinsumDense("abc,cde->abde", (2, 4), switcher="magnitude")
+    >>> layer = SwitchedEinsumDense("abc,cde->abde", (None, 2, 4), switcher="magnitude")
     >>> tuple(layer(keras.ops.ones((1, 3, 8))).shape)
     (1, 3, 2, 4)
+    >>> tuple(layer.mask().shape)  # One gate per kernel entry.
+    (8, 2, 4)
     """
 
     def __init__(self, equation, output_shape, switcher="magnitude", **kwargs):

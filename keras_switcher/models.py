@@ -14,6 +14,7 @@ from keras_switcher import keras_internals, reporting, saving
 from keras_switcher.callbacks import NonFiniteGuard
 from keras_switcher.gate_cache import GateCache, check_steps
 from keras_switcher.gating import gate_source
+from keras_switcher.optimizers import PairedOptimizer
 from keras_switcher.switchers import Switcher
 from keras_switcher.trainers import backend_trainer
 
@@ -51,43 +52,6 @@ class _ServingGateRefresher(keras.callbacks.Callback):
         self.model._refresh_serving_gates()
 
 
-class _SwitcherRateFollower(keras.callbacks.Callback):
-    """Scales the switcher optimiser's learning rate as the task's changes.
-
-    Callbacks such as `ReduceLROnPlateau` and `LearningRateScheduler` set
-    `model.optimizer.learning_rate`; the switchers then follow in
-    proportion. Rates given by a `LearningRateSchedule` are left alone.
-    """
-
-    def _rates(self):
-        optimizers = (self.model.optimizer, self.model.switcher_optimizer)
-        if any(
-            optimizer is None or not isinstance(optimizer.learning_rate, keras.Variable)
-            for optimizer in optimizers
-        ):
-            return None
-        return [float(ops.convert_to_numpy(o.learning_rate)) for o in optimizers]
-
-    def on_train_begin(self, logs=None):
-        rates = self._rates()
-        self.task_rate = None if rates is None else rates[0]
-
-    def _follow(self):
-        rates = self._rates()
-        if rates is None or self.task_rate is None or rates[0] == self.task_rate:
-            return
-        if self.task_rate > 0:
-            factor = rates[0] / self.task_rate
-            self.model.switcher_optimizer.learning_rate.assign(rates[1] * factor)
-        self.task_rate = rates[0]
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self._follow()
-
-    def on_epoch_end(self, epoch, logs=None):
-        self._follow()
-
-
 @keras.saving.register_keras_serializable(package="keras_switcher")
 class SwitchedModel(backend_trainer(), keras.Model):
     """A model whose switched layers are trained by alternating two phases.
@@ -112,8 +76,11 @@ class SwitchedModel(backend_trainer(), keras.Model):
       layer's `kernel * gate` computed once per change of the weights
       (`GatedKernel.enable_serving_gate`), not by the switcher's output at
       every batch;
-    - callbacks that set `optimizer.learning_rate` (`ReduceLROnPlateau`,
-      `LearningRateScheduler`) set the switcher optimiser's in proportion;
+    - `model.optimizer` is a `keras_switcher.PairedOptimizer` of the two
+      optimisers, whose `learning_rate` and `iterations` are the task
+      optimiser's: callbacks that set `optimizer.learning_rate`
+      (`ReduceLROnPlateau`, `LearningRateScheduler`) set the switcher
+      optimiser's in proportion;
     - `get_weights` and `set_weights` leave out the step counters, so
       `EarlyStopping(restore_best_weights=True)` keeps the schedule's
       position;
@@ -168,8 +135,10 @@ class SwitchedModel(backend_trainer(), keras.Model):
             values were made from, as the builders and `switch()` do; the
             model checks that they agree, and `SparsityRamp` follows it.
             `None` leaves each switcher's own target as it is.
-        *args, **kwargs: Arguments of `keras.Model` (`inputs`, `outputs`,
-            `name`, ...).
+        *args: Positional arguments of `keras.Model` (`inputs`,
+            `outputs`).
+        **kwargs: Keyword arguments of `keras.Model` (`inputs`,
+            `outputs`, `name`, ...).
 
     Training runs on the TensorFlow, JAX and PyTorch backends (chosen the
     Keras way, with `KERAS_BACKEND` or `keras.json`), with the same meaning; on JAX,
@@ -261,7 +230,6 @@ class SwitchedModel(backend_trainer(), keras.Model):
         )
         self.epochs_seen = counter(name="epochs_seen")
         self.steps_seen = counter(name="steps_seen")
-        self.switcher_optimizer = None
         self._gate_cache = None
         if gate_refresh_steps is not None:
             if (
@@ -376,6 +344,14 @@ class SwitchedModel(backend_trainer(), keras.Model):
     def switched_layers(self):
         """The `SwitchedDense` layers of the model, nested ones included."""
         return reporting.switched_layers(self)
+
+    @property
+    def switcher_optimizer(self):
+        """The optimiser of the switchers' weights, `model.optimizer`'s
+        `switcher_optimizer` (`None` before `compile`, and for switchers
+        without weights)."""
+        optimizer = getattr(self, "optimizer", None)
+        return optimizer.switcher_optimizer if isinstance(optimizer, PairedOptimizer) else None
 
     @property
     def switcher_variables(self):
@@ -541,8 +517,20 @@ class SwitchedModel(backend_trainer(), keras.Model):
                 wraps `optimizer`.
             **kwargs: Other arguments of `keras.Model.compile` (`loss`,
                 `metrics`, ...).
+
+        `model.optimizer` is then a `keras_switcher.PairedOptimizer` of the
+        two (`model.optimizer.task_optimizer`, `model.switcher_optimizer`);
+        a `PairedOptimizer` passed as `optimizer` gives both.
         """
         self._check_backend()
+        if isinstance(optimizer, PairedOptimizer):
+            if switcher_optimizer is not None:
+                raise ValueError(
+                    "A `PairedOptimizer` passed as `optimizer` holds the "
+                    "switcher optimiser: pass no `switcher_optimizer`. "
+                    f"Received: switcher_optimizer={switcher_optimizer!r}"
+                )
+            optimizer, switcher_optimizer = optimizer.task_optimizer, optimizer.switcher_optimizer
         if switcher_optimizer is None and self.schedule.learns:
             switcher_optimizer = keras.optimizers.Adam(DEFAULT_SWITCHER_LEARNING_RATE)
         if (
@@ -573,7 +561,7 @@ class SwitchedModel(backend_trainer(), keras.Model):
             # overflow is skipped instead of writing NaN into the switchers.
             switcher_optimizer = keras.optimizers.LossScaleOptimizer(switcher_optimizer)
         super().compile(optimizer=optimizer, **kwargs)
-        self.switcher_optimizer = switcher_optimizer
+        self.optimizer = PairedOptimizer(self.optimizer, switcher_optimizer)
         if self.built:
             self._build_optimizers()
 
@@ -596,9 +584,10 @@ class SwitchedModel(backend_trainer(), keras.Model):
         strategy = getattr(self, "distribute_strategy", None)
         with strategy.scope() if strategy else contextlib.nullcontext():
             if not self.optimizer.built:
-                self.optimizer.build(self.task_variables)
-            if self.switcher_optimizer is not None and not self.switcher_optimizer.built:
-                self.switcher_optimizer.build(self.switcher_variables)
+                switcher_variables = None
+                if self.switcher_optimizer is not None:
+                    switcher_variables = self.switcher_variables
+                self.optimizer.build(self.task_variables, switcher_variables)
 
     def _prepare_training(self):
         """Checks that the model can train and builds both optimisers."""
@@ -632,8 +621,6 @@ class SwitchedModel(backend_trainer(), keras.Model):
         if not any(isinstance(c, NonFiniteGuard) for c in callbacks):
             callbacks.insert(0, NonFiniteGuard())
         callbacks.insert(0, _TrainingState())
-        if self.schedule.learns:
-            callbacks.append(_SwitcherRateFollower())
         callbacks.append(_ServingGateRefresher())
         return super().fit(
             x,
@@ -669,23 +656,6 @@ class SwitchedModel(backend_trainer(), keras.Model):
             None if self.sparsity_plan is None else self.sparsity_plan.get_config()
         )
         return config
-
-    def load_own_variables(self, store):
-        """Loads the model's own variables (counters), old files included.
-
-        Files saved before the gate cache moved into the layers hold, after
-        the two step counters, each layer's cached gate, then each layer's
-        gate gradient, then the cache's counters.
-        """
-        count = len(self.switched_layers)
-        if self._gate_cache is None or len(store.keys()) != 3 + 2 * count:
-            return super().load_own_variables(store)
-        self.epochs_seen.assign(store["0"])
-        self.steps_seen.assign(store["1"])
-        for index, layer in enumerate(self.switched_layers):
-            layer.cached_gate.assign(store[f"{2 + index}"])
-            layer.gate_gradient.assign(store[f"{2 + count + index}"])
-        self._gate_cache.counters.assign(store[f"{2 + 2 * count}"])
 
 
 def _model_being_cloned():

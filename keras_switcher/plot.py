@@ -40,7 +40,10 @@ def mask(layer, path):
 
     Example:
 
+    >>> model = ks.applications.LeNet300100(
+    ...     input_shape=(8, 8, 1), switcher="magnitude", target_sparsity=0.9)
     >>> keras_switcher.plot.mask(model.get_layer("fc1"), "fc1_mask.png")
+    'fc1_mask.png'
     """
     path = _check_png(path)
     on = np.asarray(layer.mask())
@@ -77,8 +80,13 @@ def training_curves(history, path, events=None):
 
     Example:
 
-    >>> history = model.fit(data, epochs=5, callbacks=[SparsityLogger()])
+    >>> model = ks.applications.LeNet300100(
+    ...     input_shape=(8, 8, 1), switcher="magnitude", target_sparsity=0.9)
+    >>> model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    >>> data = ks.datasets.load("digits", "train[:256]", batch_size=64)
+    >>> history = model.fit(data, epochs=2, callbacks=[ks.SparsityLogger()], verbose=0)
     >>> keras_switcher.plot.training_curves(history, "curves.png")
+    'curves.png'
     """
     path = _check_png(path)
     logs = getattr(history, "history", history)
@@ -135,7 +143,10 @@ def input_map(layer, image_shape, path):
 
     Example:
 
-    >>> keras_switcher.plot.input_map(model.get_layer("fc1"), (28, 28, 1), "fc1_pixels.png")
+    >>> model = ks.applications.LeNet300100(
+    ...     input_shape=(8, 8, 1), switcher="magnitude", target_sparsity=0.9)
+    >>> keras_switcher.plot.input_map(model.get_layer("fc1"), (8, 8, 1), "fc1_pixels.png")
+    'fc1_pixels.png'
     """
     path = _check_png(path)
     on = np.asarray(layer.mask())
@@ -181,7 +192,10 @@ def model_overview(sparsity_report, path):
 
     Example:
 
+    >>> model = ks.applications.LeNet300100(
+    ...     input_shape=(8, 8, 1), switcher="magnitude", target_sparsity=0.9)
     >>> keras_switcher.plot.model_overview(keras_switcher.report(model), "model.png")
+    'model.png'
     """
     path = _check_png(path)
     rows = sparsity_report["layers"]

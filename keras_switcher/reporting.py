@@ -35,9 +35,10 @@ def report(model):
 
     Example:
 
-    >>> model = keras_switcher.applications.LeNet300100()
-    >>> report(model)["total"]["connections"]
-    266200
+    >>> model = keras_switcher.applications.LeNet300100(switcher="magnitude", target_sparsity=0.9)
+    >>> total = report(model)["total"]
+    >>> total["connections"], total["sparsity"]
+    (266200, 0.9)
     """
     layers = switched_layers(model)
     if not layers:

@@ -54,8 +54,11 @@ def atomic_path(path):
 
     Example:
 
+    >>> model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)])
     >>> with atomic_path("model.keras") as partial:
     ...     model.save(partial)
+    >>> os.listdir()  # Only the finished file.
+    ['model.keras']
     """
     path = os.fspath(path)
     folder, name = os.path.split(os.path.abspath(path))

@@ -51,9 +51,15 @@ def test_switcher_kinds_train_save_and_strip_on_jax():
 def test_drop_in_tests_pass_on_jax():
     """A switched layer in a user's model (`test_drop_in.py`), Keras's own
     Dense tests adapted (`test_dense_compat.py`), inference without
-    `compile` and `mixed_float16` training, as on TensorFlow."""
-    files = ["test_drop_in.py", "test_dense_compat.py", "test_uncompiled_and_mixed_precision.py"]
-    printed = run(["-m", "pytest", "-q", "-p", "no:cacheprovider", "-n", "0", *files])
+    `compile`, `mixed_float16` training and `PairedOptimizer`, as on
+    TensorFlow."""
+    files = [
+        "test_drop_in.py",
+        "test_dense_compat.py",
+        "test_uncompiled_and_mixed_precision.py",
+        "test_optimizers.py",
+    ]
+    printed = run(["-m", "pytest", "-q", "-p", "no:cacheprovider", *files])
     assert re.search(r"\b\d+ passed\b", printed), printed[-2000:]
     assert not re.search(r"\d+ (failed|errors?)\b", printed), printed[-2000:]
 

@@ -1,9 +1,9 @@
 """The trainer on the PyTorch backend.
 
-The trainer, drop-in, switcher-kind and fault tests run in one process with
-KERAS_BACKEND=torch (Keras picks its backend once, at import), together
-with the checks below that are PyTorch's own; the package also imports and
-trains with TensorFlow unimportable, as on JAX.
+The trainer, drop-in, switcher-kind, fault and `PairedOptimizer` tests run
+in one process with KERAS_BACKEND=torch (Keras picks its backend once, at
+import), together with the checks below that are PyTorch's own; the
+package also imports and trains with TensorFlow unimportable, as on JAX.
 """
 
 import os
@@ -39,6 +39,7 @@ FILES = [
     "test_uncompiled_and_mixed_precision.py",
     "test_switcher_kinds.py",
     "test_faults.py",
+    "test_optimizers.py",
     "test_torch.py",
 ]
 SELECTION = (
@@ -70,7 +71,7 @@ def test_trainer_tests_pass_on_torch():
     continue, the gate cache's equality with one large-batch step,
     concurrent updates, both optimisers under `mixed_float16`, every
     switcher kind and the non-finite guard, as on TensorFlow."""
-    printed = run(["-m", "pytest", "-q", "-p", "no:cacheprovider", "-n", "0", "-rs", *FILES, "-k", SELECTION])
+    printed = run(["-m", "pytest", "-q", "-p", "no:cacheprovider", "-rs", *FILES, "-k", SELECTION])
     assert not re.search(r"\d+ (failed|errors?)\b", printed), printed[-4000:]
     passed = int(re.search(r"\b(\d+) passed\b", printed).group(1))
     assert passed >= 100, printed[-4000:]

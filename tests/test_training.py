@@ -19,7 +19,8 @@ def test_paper_setting_matches_the_authors_code():
     fc1 = model.get_layer("fc1")
     assert fc1.bias is None
     assert abs(float(np.std(fc1.kernel.numpy())) - 0.01) < 0.001
-    assert type(model.optimizer).__name__ == "SGD" and float(model.optimizer.learning_rate.numpy()) == pytest.approx(0.1)
+    task_optimizer = model.optimizer.task_optimizer
+    assert type(task_optimizer).__name__ == "SGD" and float(task_optimizer.learning_rate.numpy()) == pytest.approx(0.1)
     assert model.switched_layers[0].switcher.depth == 5
 
 
@@ -32,9 +33,9 @@ def test_task_optimizer_replaces_the_settings_for_every_model():
     switched = training.build_model("lenet300100", (8, 8, 1), epochs=2, setting="recommended", task_optimizer="momentum")
     plain = training.build_model("lenet300100", (8, 8, 1), epochs=2, setting="recommended", switched=False,
                                  task_optimizer="momentum", learning_rate=0.05)
-    for model, rate in ((switched, 0.1), (plain, 0.05)):
-        config = model.optimizer.get_config()
-        assert type(model.optimizer).__name__ == "SGD"
+    for optimizer, rate in ((switched.optimizer.task_optimizer, 0.1), (plain.optimizer, 0.05)):
+        config = optimizer.get_config()
+        assert type(optimizer).__name__ == "SGD"
         assert (config["momentum"], config["nesterov"], config["weight_decay"]) == (0.9, True, 5e-4)
         assert config["learning_rate"] == pytest.approx(rate)
     assert type(switched.switcher_optimizer).__name__ == "Adam"

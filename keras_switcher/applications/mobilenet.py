@@ -101,7 +101,7 @@ def MobileNet(
     Example:
 
     >>> model = MobileNet(alpha=0.5, classes=10, switcher=UNetSwitcher(depth=2))
-    >>> model.get_layer("predictions").kernel.shape
+    >>> tuple(model.get_layer("predictions").kernel.shape)
     (512, 10)
     """
     _common.check_weights(weights, imagenet=True)

@@ -39,9 +39,14 @@ class CKAPenalty(keras.layers.Layer):
 
     Example:
 
+    >>> inputs = keras.Input((784,))
     >>> h1 = keras.layers.Dense(300, activation="relu")(inputs)
     >>> h2 = keras.layers.Dense(100, activation="relu")(h1)
     >>> h2 = CKAPenalty(1e-4)([h2, h1])
+    >>> model = keras.Model(inputs, h2)
+    >>> outputs = model(np.random.rand(8, 784))
+    >>> len(model.losses)  # The penalty, added to the training loss.
+    1
     """
 
     def __init__(self, beta=1e-4, **kwargs):

@@ -136,7 +136,9 @@ def arrays(name, split="train", data_dir=None):
     """Loads a dataset's split as NumPy arrays.
 
     Args:
-        name, split, data_dir: As in `load`.
+        name: As in `load`.
+        split: As in `load`.
+        data_dir: As in `load`.
 
     Returns:
         `(images, labels)`: uint8 images `(n, height, width, channels)` and

@@ -52,7 +52,8 @@ class ImageBatches(keras.utils.PyDataset):
         shuffle: Whether to shuffle the examples each epoch.
         seed: Seed of the shuffling and augmentation generator.
         augment: Whether to apply `crop_and_flip` to each batch.
-        mean, std: Per-channel statistics of images in `[0, 1]`.
+        mean: Per-channel mean of images in `[0, 1]`.
+        std: Per-channel standard deviation of images in `[0, 1]`.
         **kwargs: Arguments of `keras.utils.PyDataset` (`workers`, ...).
 
     Example:

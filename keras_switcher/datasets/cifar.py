@@ -39,7 +39,11 @@ def read_records(path, label_bytes=1):
 
     Example:
 
-    >>> images, labels = read_records("cifar-10-batches-bin/test_batch.bin")
+    >>> records = np.zeros((2, 1 + 32 * 32 * 3), "uint8")  # A label byte, then the pixels.
+    >>> records.tofile("two_images.bin")
+    >>> images, labels = read_records("two_images.bin")
+    >>> images.shape, labels.shape
+    ((2, 32, 32, 3), (2, 1))
     """
     if not os.path.isfile(path):
         raise FileNotFoundError(

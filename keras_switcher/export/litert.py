@@ -82,8 +82,13 @@ def load_interpreter(model, input_shape=None, num_threads=None):
 
     Example:
 
-    >>> interpreter = load_interpreter("lenet.tflite", (1, 28, 28, 1))
+    >>> inputs = keras.Input((8,))
+    >>> model = ks.SwitchedModel(inputs, ks.SwitchedDense(4, switcher="magnitude")(inputs))
+    >>> path = to_tflite(model, "model.tflite")["path"]
+    >>> interpreter = load_interpreter(path, (2, 8))
     >>> interpreter.invoke()
+    >>> interpreter.get_output_details()[0]["shape"].tolist()
+    [2, 4]
     """
     name = _describe(model)
     if isinstance(model, (bytes, bytearray)):
@@ -141,7 +146,13 @@ def run_tflite(model, inputs, num_threads=None):
 
     Example:
 
-    >>> probabilities = run_tflite("lenet.tflite", images[:100])
+    >>> inputs = keras.Input((8,))
+    >>> model = ks.SwitchedModel(inputs, ks.SwitchedDense(4, switcher="magnitude")(inputs))
+    >>> path = to_tflite(model, "model.tflite")["path"]
+    >>> x = np.random.rand(3, 8).astype("float32")
+    >>> outputs = run_tflite(path, x)
+    >>> np.allclose(outputs, model.predict(x, verbose=0), atol=1e-5)
+    True
     """
     interpreter = load_interpreter(model, np.shape(inputs), num_threads)
     (detail,) = interpreter.get_input_details()
@@ -317,9 +328,14 @@ def to_tflite(
 
     Example:
 
-    >>> report = to_tflite(model, "lenet.tflite", sample_inputs=test_images)
+    >>> model = ks.applications.LeNet300100(
+    ...     input_shape=(8, 8, 1), switcher=ks.MagnitudeSwitcher(block_size=4), target_sparsity=0.9)
+    >>> images = np.random.rand(16, 8, 8, 1).astype("float32")
+    >>> report = to_tflite(model, "lenet.tflite", sample_inputs=images)
     >>> report["max_abs_error"] < 1e-5
     True
+    >>> [layer["name"] for layer in report["layers"]]
+    ['fc1', 'fc2', 'predictions']
     """
     path = saving.check_output_path(path, ".tflite")
     check_convertible_backend()

@@ -38,7 +38,8 @@ def strip(model, shrink=False, unit_multiple=1):
 
     Example:
 
-    >>> plain = strip(keras_switcher.applications.LeNet300100(), shrink=True)
+    >>> model = keras_switcher.applications.LeNet300100(switcher="magnitude", target_sparsity=0.9)
+    >>> plain = strip(model, shrink=True)
     >>> [layer.__class__.__name__ for layer in plain.layers][-1]
     'Dense'
     """

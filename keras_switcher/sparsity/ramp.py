@@ -34,7 +34,14 @@ class SparsityRamp(GradualUpdates):
 
     Example:
 
-    >>> model.fit(data, epochs=20, callbacks=[SparsityRamp(end_epoch=10)])
+    >>> model = ks.applications.LeNet300100(
+    ...     input_shape=(8, 8, 1), switcher="magnitude", target_sparsity=0.9)
+    >>> model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    >>> data = ks.datasets.load("digits", "train[:256]", batch_size=64)
+    >>> history = model.fit(data, epochs=4, callbacks=[SparsityRamp(end_epoch=2)], verbose=0)
+    >>> sparsity = history.history["sparsity"]  # Rising to the target by epoch 2.
+    >>> sparsity[0] < 0.85, [round(s, 2) for s in sparsity[1:]]
+    (True, [0.9, 0.9, 0.9])
     """
 
     def __init__(self, end_epoch, start_epoch=0, initial=0.0, frequency=None):

@@ -43,7 +43,7 @@ def get(identifier):
 
     >>> get("magnitude").__class__.__name__
     'MagnitudeSwitcher'
-    >>> get({"class_name": "UNetSwitcher", "config": {"depth": 3}}).depth
+    >>> get(keras.saving.serialize_keras_object(UNetSwitcher(depth=3))).depth
     3
     """
     if identifier is None:

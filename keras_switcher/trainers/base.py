@@ -31,7 +31,9 @@ class SwitchedTrainer:
       `_cached_phase_train_step`;
 
     and may override `_apply_gradients(optimizer, gradients, variables)`,
-    which updates `variables` and the optimiser's own.
+    which updates `variables` and the optimiser's own. Each phase applies
+    one of `model.optimizer`'s two optimisers (a `PairedOptimizer`) to its
+    own variables.
     """
 
     def _check_backend(self):
@@ -93,7 +95,7 @@ class SwitchedTrainer:
         elif phase == schedule_lib.SWITCHER:
             optimizer, targets = self.switcher_optimizer, self.switcher_variables
         else:
-            optimizer, targets = self.optimizer, self.task_variables
+            optimizer, targets = self.optimizer.task_optimizer, self.task_variables
         # With concurrent switcher updates, or switchers that observe the
         # task steps (movement), the task step also measures the gradient on
         # the cached gates.

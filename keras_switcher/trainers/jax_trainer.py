@@ -9,24 +9,18 @@ from keras import StatelessScope
 from keras_switcher import keras_internals
 from keras_switcher.trainers.base import SwitchedTrainer
 
-_STATE_KEYS = (
-    "trainable_variables",
-    "non_trainable_variables",
-    "optimizer_variables",
-    "metrics_variables",
-)
-
 
 class JAXSwitchedTrainer(SwitchedTrainer):
     """Trains a `SwitchedModel` with a stateless `train_step`.
 
     As in Keras's JAX trainer, the state is the tuple `(trainable,
     non_trainable, optimizer, metrics)` of variable values; its optimizer
-    part holds the task optimiser's variables followed by the switcher
-    optimiser's. The phase is read on the host from the step counters in
-    the state before every step, and one jitted function per phase runs
-    it. (Choosing it on the device with `jax.lax.switch` made the task step
-    four times slower on CPU.)
+    part is `model.optimizer.variables`, the `PairedOptimizer`'s: the task
+    optimiser's followed by the switcher optimiser's, so that Keras's JAX
+    trainer moves both in and out of the jitted step. The phase is read on
+    the host from the step counters in the state before every step, and
+    one jitted function per phase runs it. (Choosing it on the device with
+    `jax.lax.switch` made the task step four times slower on CPU.)
     """
 
     def _state_variables(self):
@@ -34,13 +28,10 @@ class JAXSwitchedTrainer(SwitchedTrainer):
         # An uncompiled model (built in code, or loaded with `compile=False`)
         # has no `optimizer` attribute, and still predicts.
         optimizer = getattr(self, "optimizer", None)
-        optimizer_variables = list(optimizer.variables) if optimizer else []
-        if self.switcher_optimizer is not None:
-            optimizer_variables += list(self.switcher_optimizer.variables)
         return (
             list(self.trainable_variables),
             list(self.non_trainable_variables),
-            optimizer_variables,
+            list(optimizer.variables) if optimizer else [],
             list(self.metrics_variables),
         )
 
@@ -148,7 +139,7 @@ class JAXSwitchedTrainer(SwitchedTrainer):
         # `_make_function` runs `steps_per_execution` steps), one per phase.
         out_shardings = None
         if keras.distribution.distribution() is not None:
-            out_shardings = (None, self._get_state_sharding_spec())
+            out_shardings = (None, self._state_shardings())
         jitted = {
             phase: jax.jit(
                 functools.partial(self._stateless_phase_step, phase),
@@ -167,44 +158,6 @@ class JAXSwitchedTrainer(SwitchedTrainer):
         self.train_function = keras_internals.make_function(self, self.train_step if eager else step)
         return self.train_function
 
-    # Keras's JAX trainer moves `self.optimizer.variables` in and out of the
-    # jitted step through these three private methods; the overrides add
-    # the switcher optimiser's variables to that part of the state.
-
-    def _get_jax_state(
-        self,
-        trainable_variables=False,
-        non_trainable_variables=False,
-        optimizer_variables=False,
-        metrics_variables=False,
-        purge_model_variables=False,
-    ):
-        wanted = (
-            trainable_variables,
-            non_trainable_variables,
-            optimizer_variables,
-            metrics_variables,
-        )
-        groups = self._state_variables()
-        state = tuple(
-            [v.value for v in group] for want, group in zip(wanted, groups) if want
-        )
-        if purge_model_variables:
-            for want, group in zip(wanted, groups):
-                for variable in group if want else ():
-                    keras_internals.purge_value(variable)
-        return state
-
-    def jax_state_sync(self):
-        pending = keras_internals.pending_jax_state(self)
-        if not pending:
-            return
-        for key, group in zip(_STATE_KEYS, self._state_variables()):
-            for variable, value in zip(group, pending.get(key) or ()):
-                variable.assign(value)
-        keras_internals.mark_jax_state_synced(self)
-
-    def _get_state_sharding_spec(self):
-        return tuple(
-            [v.value.sharding for v in group] for group in self._state_variables()
-        )
+    def _state_shardings(self):
+        """The sharding of each value of the state, in its four parts."""
+        return tuple([v.value.sharding for v in group] for group in self._state_variables())
