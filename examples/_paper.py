@@ -29,7 +29,7 @@ def run(model, dataset, *extra):
     argv += _DEFAULTS[dataset] + list(extra) + arguments
     argv += ["--output", f"{model}_{dataset}.keras"] if "--output" not in arguments else []
     if "--dry-run" in sys.argv[1:]:
-        cli._parser().parse_args(argv)  # Exits with status 2 on a wrong argument.
+        cli.build_parser().parse_args(argv)  # Exits with status 2 on a wrong argument.
         print(shlex.join(["keras-switcher"] + argv))
         sys.exit(0)
     sys.exit(cli.main(argv))

@@ -62,7 +62,17 @@ def _alternate(value):
     return _number(int, lambda n: n > 0, "'epoch' or a positive number of steps")(value)
 
 
-def _parser():
+def build_parser():
+    """The `argparse` parser of `keras-switcher` and its three commands.
+
+    Returns:
+        An `argparse.ArgumentParser`.
+
+    Example:
+
+    >>> build_parser().parse_args(["report", "model.keras"]).command
+    'report'
+    """
     parser = argparse.ArgumentParser(
         prog="keras-switcher",
         description="Train sparse networks whose connections a switcher learns.",
@@ -436,7 +446,7 @@ def report_model(args):
 def main(argv=None):
     """Entry point of the `keras-switcher` console script."""
     argv = sys.argv[1:] if argv is None else list(argv)
-    args = _parser().parse_args(argv)
+    args = build_parser().parse_args(argv)
     args.argv = argv
     try:
         {"train": train, "export": export_model, "report": report_model}[args.command](args)

@@ -236,11 +236,18 @@ class SwitchedModel(backend_trainer(), keras.Model):
                 keras.backend.backend() == "tensorflow"
                 and self.distribute_strategy.num_replicas_in_sync > 1
             ):
+                instead = (
+                    "Build the model without them"
+                    if learns
+                    else "Switchers without weights ('magnitude', 'movement') "
+                    "always cache their gates: use a `UNetSwitcher` without a "
+                    "gate cache"
+                )
                 raise ValueError(
                     "Cached gates (`gate_refresh_steps`, `gate_cache_steps`) do "
                     "not support training on several TensorFlow replicas: "
                     "their switcher updates would differ from a single "
-                    "device's. Build the model without them under "
+                    f"device's. {instead} under "
                     f"{self.distribute_strategy.__class__.__name__}, or use "
                     "the JAX backend with `keras.distribution.DataParallel`."
                 )

@@ -5,8 +5,9 @@ test_cross_backend_files.py, a process per backend.
 
 Without `previous` it builds, trains and saves `FOLDER/model.keras` with its
 predictions; with it, it loads the file the previous backend saved, checks
-that it predicts the same, trains on, and saves again. Then it loads the
-shipped models of `saved_models/` and prints their counted sparsity.
+that it predicts the same, trains on, and saves again. Then it loads the shipped models of
+`saved_models/` (on TensorFlow only the one test_saved_models.py leaves
+out) and prints their counted sparsity.
 """
 
 import json
@@ -54,7 +55,8 @@ def main(folder, previous=None):
     print(f"{backend}: steps_seen {int(keras.ops.convert_to_numpy(model.steps_seen))} (was {steps})")
     model.save(path)
     np.save(os.path.join(folder, "predictions.npy"), model.predict(x, verbose=0))
-    for stem in SHIPPED:
+    # test_saved_models.py checks the first two on TensorFlow.
+    for stem in SHIPPED[2:] if backend == "tensorflow" else SHIPPED:
         shipped = ks.saving.load_model(os.path.join(HERE, "..", "saved_models", f"{stem}.keras"))
         with open(os.path.join(HERE, "..", "saved_models", f"{stem}.json")) as file:
             card = json.load(file)

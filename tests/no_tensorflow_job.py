@@ -39,7 +39,7 @@ def main(folder):
     # The recommended setting's parts (a magnitude prior, a sparsity target
     # reached by a ramp, cached gates, step alternation, decay) with a small
     # U-Net, which compiles in seconds.
-    switcher = ks.UNetSwitcher(depth=2, base_channels=4, magnitude_prior=True)
+    switcher = ks.UNetSwitcher(depth=1, base_channels=4, magnitude_prior=True)
     model = ks.applications.LeNet300100(
         input_shape=(8, 8, 1), switcher=switcher, target_sparsity=0.9,
         alternate=(10, 2), gate_cache_steps=2,
@@ -51,8 +51,8 @@ def main(folder):
     )
     train = ks.datasets.load("digits", "train", 64, seed=0)
     test = ks.datasets.load("digits", "test", 360)
-    callbacks = [ks.MultiStepDecay((3,)), ks.SparsityRamp(end_epoch=2)]
-    model.fit(train, epochs=4, verbose=0, callbacks=callbacks)
+    callbacks = [ks.MultiStepDecay((1,)), ks.SparsityRamp(end_epoch=1)]
+    model.fit(train, epochs=2, verbose=0, callbacks=callbacks)
     path = f"{folder}/model.keras"
     model.save(path)
     loaded = ks.saving.load_model(path)

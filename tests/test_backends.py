@@ -28,13 +28,16 @@ def test_trainer_tests_pass_on_jax():
     equality with a switcher phase, as on TensorFlow."""
     # Those that check Keras's own behaviour or argument checks are left
     # out, and some of the slower ones whose code the others already run on
-    # JAX (the suite's time budget).
+    # JAX (the suite's time budget): the loss falling in both phases (the
+    # phase-isolation tests check each phase's updates), and a cached model
+    # resumed from a file (test_cross_backend_files.py resumes one on JAX).
     printed = run([
         "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_models.py",
         "-k", "not evaluate_and_predict and not logs_show and not error and not reads_the_running"
-        " and not frozen_switchers and not resumes_concurrent and not save_load_predict",
+        " and not frozen_switchers and not resumes_concurrent and not save_load_predict"
+        " and not both_phases_minimise and not cached_model_saves_and_resumes",
     ])
-    assert re.search(r"\b12 passed\b", printed), printed[-2000:]
+    assert re.search(r"\b10 passed\b", printed), printed[-2000:]
 
 
 def test_switcher_kinds_train_save_and_strip_on_jax():
@@ -49,13 +52,13 @@ def test_switcher_kinds_train_save_and_strip_on_jax():
 
 
 def test_drop_in_tests_pass_on_jax():
-    """A switched layer in a user's model (`test_drop_in.py`), Keras's own
-    Dense tests adapted (`test_dense_compat.py`), inference without
-    `compile`, `mixed_float16` training and `PairedOptimizer`, as on
-    TensorFlow."""
+    """A switched layer in a user's model (`test_drop_in.py`), inference
+    without `compile`, `mixed_float16` training and `PairedOptimizer`, as on
+    TensorFlow. (Keras's own Dense tests, adapted in `test_dense_compat.py`,
+    check the layer's API, which is the same on every backend: they run on
+    TensorFlow only, for the suite's time budget.)"""
     files = [
         "test_drop_in.py",
-        "test_dense_compat.py",
         "test_uncompiled_and_mixed_precision.py",
         "test_optimizers.py",
     ]

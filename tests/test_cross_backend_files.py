@@ -1,7 +1,8 @@
 """A `.keras` file saved (compiled) on one backend loads, predicts the same
 and trains on on each other: TensorFlow -> JAX -> torch -> TensorFlow. Each
-leg also loads the shipped models of `saved_models/` and checks their
-cards."""
+leg also loads shipped models of `saved_models/` and checks their cards:
+all three on JAX and torch; on TensorFlow the one test_saved_models.py
+leaves out."""
 
 import os
 import re
@@ -31,4 +32,4 @@ def test_a_file_crosses_every_backend_and_trains_on(tmp_path):
     assert len(re.findall(r"largest difference", printed)) == 3, printed
     steps = [int(n) for n in re.findall(r"steps_seen (\d+)", printed)]
     assert steps == [4, 8, 12, 16], printed  # Each leg resumes the schedule.
-    assert len(re.findall(r"kept \d+ as its card", printed)) == 12, printed
+    assert len(re.findall(r"kept \d+ as its card", printed)) == 8, printed
