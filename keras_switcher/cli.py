@@ -294,12 +294,10 @@ def train(args):
     saving.check_output_path(args.output, ".keras")
     # Checked first, not after minutes of training: the TFLite export and
     # the pictures at the end.
-    if keras.backend.backend() == "torch":
-        raise RuntimeError(
-            "keras-switcher train ends with a TFLite export, which converts a "
-            "model of the TensorFlow or JAX backend; this one runs on 'torch'. "
-            "Run it with KERAS_BACKEND=tensorflow or KERAS_BACKEND=jax."
-        )
+    export.check_convertible_backend(
+        "keras-switcher train ends with one: Run it with KERAS_BACKEND=tensorflow "
+        "or KERAS_BACKEND=jax."
+    )
     require("tensorflow", "keras-switcher train (its TFLite export)")
     require("ai_edge_litert", "keras-switcher train (its TFLite check)")
     require("matplotlib", "keras-switcher train (its pictures)")

@@ -24,20 +24,27 @@ def _tensorflow():
     return require("tensorflow", "keras_switcher.export.to_tflite (the TFLite converter)")
 
 
-def check_convertible_backend():
+def check_convertible_backend(remedy=None):
     """Raises a `RuntimeError` on a backend the TFLite converter cannot trace.
 
     The converter traces the model with TensorFlow, directly or, on JAX,
     through `jax2tf`; a model of the torch backend is computed by PyTorch,
     which neither route reaches.
+
+    Args:
+        remedy: What the message tells the user to do instead; by default,
+            to export a saved file on another backend.
     """
     backend = keras.backend.backend()
     if backend not in ("tensorflow", "jax"):
+        remedy = remedy or (
+            "Save it (`model.save('model.keras')`) and export the file on another "
+            "backend: `KERAS_BACKEND=tensorflow keras-switcher export model.keras "
+            "--tflite model.tflite`."
+        )
         raise RuntimeError(
             "TFLite export converts a model of the TensorFlow or JAX backend; "
-            f"this one runs on {backend!r}. Save it (`model.save('model.keras')`) "
-            "and export the file on another backend: "
-            "`KERAS_BACKEND=tensorflow keras-switcher export model.keras --tflite model.tflite`."
+            f"this one runs on {backend!r}. {remedy}"
         )
 
 
